@@ -1,0 +1,133 @@
+//! The embedded store behind the local server: one SQLite file implementing every
+//! port. Conditional writes are single SQL statements or transactions, so their
+//! atomicity comes from the database, never from an in-process lock.
+
+mod lockouts;
+mod refresh_tokens;
+mod sessions;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite::types::Type;
+
+use crate::ports::StoreError;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// A handle to the database; cheap to clone. SQLite serialises writers anyway, so
+/// one connection used from blocking threads is both simple and sufficient here.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn =
+            Connection::open(path).map_err(|e| StoreError::new("open sqlite database", e))?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn =
+            Connection::open_in_memory().map_err(|e| StoreError::new("open sqlite database", e))?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(|e| StoreError::new("configure sqlite", e))?;
+        migrate(&conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on a blocking thread with the connection.
+    async fn call<T: Send + 'static>(
+        &self,
+        context: &'static str,
+        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::message("sqlite connection mutex poisoned"))?;
+            work(&mut guard).map_err(|e| StoreError::new(context, e))
+        })
+        .await
+        .map_err(|e| StoreError::new(context, e))?
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| StoreError::new("read schema version", e))?;
+    match version {
+        0 => conn
+            .execute_batch(&format!(
+                "BEGIN; {} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
+                include_str!("schema.sql")
+            ))
+            .map_err(|e| StoreError::new("create schema", e)),
+        SCHEMA_VERSION => Ok(()),
+        newer => Err(StoreError::message(if newer > SCHEMA_VERSION {
+            "the database was written by a newer Skiff; refusing to open it"
+        } else {
+            "unknown database schema version"
+        })),
+    }
+}
+
+/// Parses a TEXT column, turning a corrupt value into a row error instead of a panic.
+fn parse_column<T: FromStr>(value: String, column: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value
+        .parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(e)))
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_keeps_data_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skiff.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skiff.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99;")
+            .unwrap();
+        assert!(SqliteStore::open(&path).is_err());
+    }
+}

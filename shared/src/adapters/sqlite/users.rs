@@ -1,0 +1,113 @@
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{SqliteStore, is_unique_violation, parse_column};
+use crate::domain::{Email, Timestamp, UserId};
+use crate::ports::{CreateUserError, StoreError, User, UserStore};
+
+const COLUMNS: &str = "user_id, email, password_hash, created_at";
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let email: String = row.get(1)?;
+    Ok(User {
+        id: parse_column(row.get(0)?, 0)?,
+        email: Email::parse(&email).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        password_hash: row.get(2)?,
+        created_at: Timestamp::from_unix_millis(row.get(3)?),
+    })
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+        let user = user.clone();
+        let inserted = self
+            .call("insert user", move |conn| {
+                match conn.execute(
+                    &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
+                    params![
+                        user.id.to_string(),
+                        user.email.as_str(),
+                        user.password_hash,
+                        user.created_at.unix_millis()
+                    ],
+                ) {
+                    Ok(_) => Ok(true),
+                    Err(e) if is_unique_violation(&e) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(CreateUserError::EmailTaken)
+        }
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let email = email.as_str().to_owned();
+        self.call("find user by email", move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
+                [email],
+                user_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.call("find user by id", move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM users WHERE user_id = ?1"),
+                [id.to_string()],
+                user_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(email: &str) -> User {
+        User {
+            id: UserId::new_random(),
+            email: Email::parse(email).unwrap(),
+            password_hash: "$argon2id$fake".into(),
+            created_at: Timestamp::from_unix_millis(1_000),
+        }
+    }
+
+    #[tokio::test]
+    async fn email_is_unique() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let alice = user("alice@example.com");
+        store.create(&alice).await.unwrap();
+        assert!(matches!(
+            store.create(&user("ALICE@example.com")).await,
+            Err(CreateUserError::EmailTaken)
+        ));
+        let found = store.find_by_email(&alice.email).await.unwrap().unwrap();
+        assert_eq!(found.id, alice.id);
+        assert_eq!(found.created_at, alice.created_at);
+        assert_eq!(
+            store.find_by_id(alice.id).await.unwrap().unwrap().email,
+            alice.email
+        );
+        assert!(
+            store
+                .find_by_id(UserId::new_random())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

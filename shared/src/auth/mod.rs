@@ -1,0 +1,12 @@
+//! Token-based login: Argon2id password hashes, RS256 access tokens published as a
+//! JWKS, rotating opaque refresh tokens, and account lockout.
+
+mod access_token;
+mod keys;
+mod password_hasher;
+mod service;
+
+pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifier};
+pub use keys::{Jwk, Jwks, KeyError, KeyRing, generate_private_key_pem};
+pub use password_hasher::PasswordHasher;
+pub use service::{AuthService, AuthSettings, AuthStores, Authenticated, IssuedTokens};

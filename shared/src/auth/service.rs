@@ -1,0 +1,256 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{PasswordHasher, TokenSigner, TokenVerifier};
+use crate::domain::{
+    Email, LockoutPolicy, Password, RefreshToken, Session, SessionId, SessionPolicy, UserId,
+};
+use crate::error::Error;
+use crate::ports::{
+    Clock, CreateUserError, LockoutStore, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
+    SessionStore, User, UserStore,
+};
+
+/// The knobs of the auth flows, parsed from the environment by `config`.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl: Duration,
+    pub session: SessionPolicy,
+    pub lockout: LockoutPolicy,
+}
+
+/// What a successful login or refresh hands the client.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_in: Duration,
+    pub refresh_token: RefreshToken,
+    pub session_id: SessionId,
+}
+
+/// A caller proven by a valid access token whose session is still active.
+#[derive(Clone, Copy, Debug)]
+pub struct Authenticated {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+}
+
+/// Register, login, refresh, logout and access-token authentication, built only
+/// from ports so every host runs the same flows.
+#[derive(Clone)]
+pub struct AuthService {
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    lockouts: Arc<dyn LockoutStore>,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    signer: TokenSigner,
+    verifier: TokenVerifier,
+    session_policy: SessionPolicy,
+    lockout_policy: LockoutPolicy,
+}
+
+/// The stores the auth flows need; one backend usually provides all of them.
+pub struct AuthStores {
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub lockouts: Arc<dyn LockoutStore>,
+}
+
+impl AuthService {
+    pub fn new(
+        stores: AuthStores,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        signer: TokenSigner,
+        verifier: TokenVerifier,
+        settings: &AuthSettings,
+    ) -> Self {
+        Self {
+            users: stores.users,
+            sessions: stores.sessions,
+            refresh_tokens: stores.refresh_tokens,
+            lockouts: stores.lockouts,
+            clock,
+            hasher,
+            signer,
+            verifier,
+            session_policy: settings.session,
+            lockout_policy: settings.lockout,
+        }
+    }
+
+    pub async fn register(&self, email: Email, password: Password) -> Result<UserId, Error> {
+        let hasher = self.hasher.clone();
+        let password_hash = blocking(move || hasher.hash(&password)).await??;
+        let user = User {
+            id: UserId::new_random(),
+            email,
+            password_hash,
+            created_at: self.clock.now(),
+        };
+        match self.users.create(&user).await {
+            Ok(()) => Ok(user.id),
+            Err(CreateUserError::EmailTaken) => Err(Error::EmailTaken),
+            Err(CreateUserError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Every path through here for a given outcome does the same Argon2 work, so
+    /// neither the body nor the timing tells an unknown email from a wrong password.
+    pub async fn login(&self, email: &str, password: String) -> Result<IssuedTokens, Error> {
+        // An unparseable email can't belong to an account, but it still gets a
+        // lockout key and a dummy verification like any other unknown login.
+        let parsed = Email::parse(email).ok();
+        let key = parsed
+            .as_ref()
+            .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+
+        let now = self.clock.now();
+        if let Some(retry_after) = self
+            .lockouts
+            .get(&key)
+            .await?
+            .and_then(|s| s.retry_after(now))
+        {
+            return Err(Error::TooManyAttempts { retry_after });
+        }
+
+        let user = match &parsed {
+            Some(email) => self.users.find_by_email(email).await?,
+            None => None,
+        };
+        let hasher = self.hasher.clone();
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let verified = blocking(move || hasher.verify(&password, stored.as_deref())).await?;
+
+        let user = match user {
+            Some(user) if verified => user,
+            _ => {
+                let state = self
+                    .lockouts
+                    .record_failure(&key, self.clock.now(), &self.lockout_policy)
+                    .await?;
+                tracing::info!(failures = state.failures, "login failed");
+                return Err(Error::InvalidCredentials);
+            }
+        };
+
+        self.lockouts.clear(&key).await?;
+        let now = self.clock.now();
+        let session = Session::start(SessionId::new_random(), user.id, now);
+        self.sessions.create(&session).await?;
+        let refresh_token = RefreshToken::generate();
+        self.refresh_tokens
+            .insert(&RefreshTokenRecord {
+                hash: refresh_token.hash(),
+                session_id: session.id,
+                user_id: user.id,
+                issued_at: now,
+                spent_at: None,
+            })
+            .await?;
+        tracing::info!(user_id = %user.id, session_id = %session.id, "login succeeded");
+        self.issue(user.id, session.id, refresh_token)
+    }
+
+    /// Rotates the refresh token. Presenting a spent token is treated as theft:
+    /// the whole session is revoked, so both the thief's and the owner's tokens die.
+    pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens, Error> {
+        let old = RefreshToken::parse(presented).ok_or(Error::InvalidRefreshToken)?;
+        let old_hash = old.hash();
+        let record = self
+            .refresh_tokens
+            .find(&old_hash)
+            .await?
+            .ok_or(Error::InvalidRefreshToken)?;
+        let now = self.clock.now();
+        let session = self.sessions.get(record.session_id).await?;
+        if !session.is_some_and(|s| s.is_active(now, &self.session_policy)) {
+            return Err(Error::InvalidRefreshToken);
+        }
+        if record.spent_at.is_some() {
+            return self.revoke_for_reuse(record.session_id).await;
+        }
+
+        let new_token = RefreshToken::generate();
+        let new_record = RefreshTokenRecord {
+            hash: new_token.hash(),
+            session_id: record.session_id,
+            user_id: record.user_id,
+            issued_at: now,
+            spent_at: None,
+        };
+        match self
+            .refresh_tokens
+            .rotate(&old_hash, &new_record, now)
+            .await?
+        {
+            RotateOutcome::Rotated => {}
+            RotateOutcome::AlreadySpent => return self.revoke_for_reuse(record.session_id).await,
+        }
+        self.sessions.extend(record.session_id, now).await?;
+        self.issue(record.user_id, record.session_id, new_token)
+    }
+
+    async fn revoke_for_reuse(&self, session_id: SessionId) -> Result<IssuedTokens, Error> {
+        tracing::warn!(%session_id, "refresh token reuse detected; revoking the session");
+        self.sessions.revoke(session_id).await?;
+        Err(Error::InvalidRefreshToken)
+    }
+
+    pub async fn logout(&self, caller: Authenticated) -> Result<(), Error> {
+        self.sessions.revoke(caller.session_id).await?;
+        tracing::info!(session_id = %caller.session_id, "logged out");
+        Ok(())
+    }
+
+    /// Checks the signature and claims, then that the session is still active, so a
+    /// logout or reuse revocation takes effect before the token expires.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Authenticated, Error> {
+        let claims = self.verifier.verify(bearer).map_err(|e| {
+            tracing::info!(reason = %e, "access token refused");
+            Error::Unauthenticated("the access token is invalid or expired")
+        })?;
+        let session = self.sessions.get(claims.sid).await?;
+        match session {
+            Some(s)
+                if s.user_id == claims.sub
+                    && s.is_active(self.clock.now(), &self.session_policy) =>
+            {
+                Ok(Authenticated {
+                    user_id: claims.sub,
+                    session_id: claims.sid,
+                })
+            }
+            _ => Err(Error::Unauthenticated("the session has ended")),
+        }
+    }
+
+    fn issue(
+        &self,
+        user: UserId,
+        session: SessionId,
+        refresh_token: RefreshToken,
+    ) -> Result<IssuedTokens, Error> {
+        Ok(IssuedTokens {
+            access_token: self.signer.sign(user, session, self.clock.now())?,
+            expires_in: self.signer.lifetime(),
+            refresh_token,
+            session_id: session,
+        })
+    }
+}
+
+/// Runs CPU-heavy work (Argon2) off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::internal(format!("blocking task failed: {e}")))
+}

@@ -1,0 +1,200 @@
+//! Typed configuration from environment variables, parsed once at start-up.
+//! A bad value stops the process with a message naming the variable.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::auth::AuthSettings;
+use crate::domain::{LockoutPolicy, SessionPolicy};
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Reads variables through a lookup function so tests never touch the process
+/// environment (mutating it is `unsafe` in edition 2024).
+pub struct Env<F>(F);
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn from_lookup(lookup: F) -> Self {
+        Env(lookup)
+    }
+
+    /// The raw value, with empty treated as unset.
+    pub fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.raw(name) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+                name,
+                reason: e.to_string(),
+                value,
+            }),
+        }
+    }
+
+    /// A human duration such as `15m`, `24h`, `30days` or `2s`; must be positive.
+    pub fn duration_or(
+        &self,
+        name: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(value) = self.raw(name) else {
+            return Ok(default);
+        };
+        match humantime::parse_duration(value.trim()) {
+            Ok(d) if !d.is_zero() => Ok(d),
+            Ok(_) => Err(ConfigError {
+                name,
+                value,
+                reason: "must be greater than zero".into(),
+            }),
+            Err(e) => Err(ConfigError {
+                name,
+                value,
+                reason: format!("{e} (examples: 30s, 15m, 24h, 30days)"),
+            }),
+        }
+    }
+
+    /// A comma-separated list; empty items are dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Auth and session settings shared by every host. `issuer` falls back to the
+/// host's own base URL when `SKIFF_ISSUER` is unset.
+pub fn auth_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    default_issuer: &str,
+) -> Result<AuthSettings, ConfigError> {
+    let issuer = env
+        .raw("SKIFF_ISSUER")
+        .unwrap_or_else(|| default_issuer.to_owned())
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        return Err(ConfigError {
+            name: "SKIFF_ISSUER",
+            value: issuer,
+            reason: "must be an http(s) URL".into(),
+        });
+    }
+    let max_failures: u32 = env.parse_or("SKIFF_LOCKOUT_MAX_FAILURES", 5)?;
+    if max_failures == 0 {
+        return Err(ConfigError {
+            name: "SKIFF_LOCKOUT_MAX_FAILURES",
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(AuthSettings {
+        issuer,
+        audience: env
+            .raw("SKIFF_AUDIENCE")
+            .unwrap_or_else(|| "skiff".to_owned()),
+        access_token_ttl: env
+            .duration_or("SKIFF_ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?,
+        session: SessionPolicy {
+            idle_timeout: env
+                .duration_or("SKIFF_SESSION_IDLE_TIMEOUT", Duration::from_secs(24 * 3600))?,
+            absolute_lifetime: env.duration_or(
+                "SKIFF_SESSION_ABSOLUTE_LIFETIME",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+        },
+        lockout: LockoutPolicy {
+            max_failures,
+            window: env.duration_or("SKIFF_LOCKOUT_WINDOW", Duration::from_secs(15 * 60))?,
+            duration: env.duration_or("SKIFF_LOCKOUT_DURATION", Duration::from_secs(15 * 60))?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env::from_lookup(move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let settings = auth_settings(&env(&[]), "http://127.0.0.1:8080").unwrap();
+        assert_eq!(settings.issuer, "http://127.0.0.1:8080");
+        assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(settings.session.idle_timeout, Duration::from_secs(86_400));
+        assert_eq!(
+            settings.session.absolute_lifetime,
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(settings.lockout.max_failures, 5);
+        assert_eq!(settings.lockout.window, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn reads_overrides() {
+        let settings = auth_settings(
+            &env(&[
+                ("SKIFF_ISSUER", "https://auth.example.com/"),
+                ("SKIFF_SESSION_IDLE_TIMEOUT", "2s"),
+                ("SKIFF_LOCKOUT_MAX_FAILURES", "3"),
+            ]),
+            "http://unused",
+        )
+        .unwrap();
+        assert_eq!(settings.issuer, "https://auth.example.com");
+        assert_eq!(settings.session.idle_timeout, Duration::from_secs(2));
+        assert_eq!(settings.lockout.max_failures, 3);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err =
+            auth_settings(&env(&[("SKIFF_ACCESS_TOKEN_TTL", "soon")]), "http://x").unwrap_err();
+        assert_eq!(err.name, "SKIFF_ACCESS_TOKEN_TTL");
+        assert!(err.to_string().contains("SKIFF_ACCESS_TOKEN_TTL"));
+        let err =
+            auth_settings(&env(&[("SKIFF_LOCKOUT_MAX_FAILURES", "-1")]), "http://x").unwrap_err();
+        assert_eq!(err.name, "SKIFF_LOCKOUT_MAX_FAILURES");
+        let err =
+            auth_settings(&env(&[("SKIFF_SESSION_IDLE_TIMEOUT", "0s")]), "http://x").unwrap_err();
+        assert_eq!(err.name, "SKIFF_SESSION_IDLE_TIMEOUT");
+        let err =
+            auth_settings(&env(&[("SKIFF_ISSUER", "auth.example.com")]), "http://x").unwrap_err();
+        assert_eq!(err.name, "SKIFF_ISSUER");
+    }
+}

@@ -1,0 +1,105 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::auth::AuthSettings;
+use crate::config::{ConfigError, Env, auth_settings};
+
+/// The local server's settings (see the README's configuration table).
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// PEM files, oldest first; the last one signs. Empty: a persisted dev key.
+    pub signing_key_files: Vec<PathBuf>,
+    pub max_body_bytes: usize,
+    pub auth: AuthSettings,
+    /// True when `SKIFF_ISSUER` is unset: the issuer becomes the bound URL.
+    pub issuer_is_default: bool,
+}
+
+impl LocalConfig {
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8080";
+    pub const DEFAULT_DATA_DIR: &'static str = ".skiff-data";
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::process())
+    }
+
+    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = env.parse_or(
+            "SKIFF_LISTEN",
+            // A literal that always parses.
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        )?;
+        let max_body_bytes: usize =
+            env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?;
+        if max_body_bytes < 1024 {
+            return Err(ConfigError {
+                name: "SKIFF_MAX_BODY_BYTES",
+                value: max_body_bytes.to_string(),
+                reason: "must be at least 1024".into(),
+            });
+        }
+        Ok(Self {
+            listen,
+            data_dir: env
+                .raw("SKIFF_DATA_DIR")
+                .map_or_else(|| PathBuf::from(Self::DEFAULT_DATA_DIR), PathBuf::from),
+            signing_key_files: env
+                .list("SKIFF_SIGNING_KEY_FILES")
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            max_body_bytes,
+            auth: auth_settings(env, &format!("http://{listen}"))?,
+            issuer_is_default: env.raw("SKIFF_ISSUER").is_none(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<LocalConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        LocalConfig::from(&Env::from_lookup(move |name| map.get(name).cloned()))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), LocalConfig::DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from(".skiff-data"));
+        assert!(c.signing_key_files.is_empty());
+        assert!(c.issuer_is_default);
+    }
+
+    #[test]
+    fn parses_key_list_and_rejects_bad_listen() {
+        let c = config(&[
+            ("SKIFF_SIGNING_KEY_FILES", "old.pem, new.pem"),
+            ("SKIFF_ISSUER", "https://x.example"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.signing_key_files,
+            vec![PathBuf::from("old.pem"), PathBuf::from("new.pem")]
+        );
+        assert!(!c.issuer_is_default);
+        assert_eq!(
+            config(&[("SKIFF_LISTEN", "localhost")]).unwrap_err().name,
+            "SKIFF_LISTEN"
+        );
+        assert_eq!(
+            config(&[("SKIFF_MAX_BODY_BYTES", "10")]).unwrap_err().name,
+            "SKIFF_MAX_BODY_BYTES"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The all-in-one local server: the whole contract on an embedded SQLite store,
+//! with no cloud, no Docker and no emulator.
+
+mod config;
+mod dev_key;
+
+use std::io;
+
+use tokio::net::TcpListener;
+
+pub use config::LocalConfig;
+
+use crate::adapters::sqlite::SqliteStore;
+use crate::api::HttpLimits;
+use crate::auth::{KeyError, KeyRing};
+use crate::hosts::{Backend, build_router};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: io::Error },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] crate::ports::StoreError),
+    #[error("cannot read signing key {path}: {source}")]
+    ReadKey { path: String, source: io::Error },
+    #[error("cannot write the development signing key {path}: {source}")]
+    WriteKey { path: String, source: io::Error },
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: io::Error },
+    #[error(transparent)]
+    App(#[from] crate::Error),
+    #[error("server error: {0}")]
+    Serve(io::Error),
+}
+
+/// Opens the store, loads (or creates) the signing key, binds, prints how to reach
+/// the server, and serves until Ctrl-C or SIGTERM.
+pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| LocalError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = SqliteStore::open(&config.data_dir.join("skiff.db"))?;
+    let pems = dev_key::load_signing_keys(&config)?;
+    let keys = KeyRing::from_private_pems(&pems)?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| LocalError::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(LocalError::Serve)?;
+    let base_url = format!("http://{addr}");
+    if config.issuer_is_default {
+        config.auth.issuer.clone_from(&base_url);
+    }
+
+    let router = build_router(
+        Backend::from_store(store),
+        &keys,
+        &config.auth,
+        HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+        },
+    )?;
+
+    // The first stdout line is the URL: people read it, and test harnesses parse it.
+    println!("Skiff local server listening on {base_url}");
+    println!("Data in {}; stop with Ctrl-C.", config.data_dir.display());
+    println!(
+        "Try: curl -si -X POST {base_url}/auth/register -H 'content-type: application/json' \
+         -d '{{\"email\":\"you@example.com\",\"password\":\"correct horse battery staple\"}}'"
+    );
+    tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
+
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(LocalError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

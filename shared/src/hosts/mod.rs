@@ -1,0 +1,8 @@
+//! The glue per platform: each host builds the shared Router (or event handlers)
+//! and translates its platform's envelopes.
+
+mod app;
+#[cfg(feature = "sqlite")]
+pub mod local;
+
+pub use app::{Backend, build_router};

@@ -1,0 +1,15 @@
+//! Skiff's platform-neutral core: domain types, ports, the auth and session flows,
+//! the HTTP contract as one axum Router, backend adapters and per-platform hosts.
+
+pub mod adapters;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod hosts;
+pub mod ports;
+pub mod sessions;
+pub mod telemetry;
+
+pub use error::Error;

@@ -1,0 +1,29 @@
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::{Email, Timestamp, UserId};
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    /// Argon2id PHC string; never leaves the auth service.
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates the user unless the email is taken; uniqueness is enforced by the store.
+    async fn create(&self, user: &User) -> Result<(), CreateUserError>;
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+}

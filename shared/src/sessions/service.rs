@@ -1,0 +1,125 @@
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::auth::Authenticated;
+use crate::domain::{Session, SessionData, SessionDataError, SessionPolicy, Timestamp, Version};
+use crate::error::Error;
+use crate::ports::{Clock, SessionStore, SessionWrite};
+
+/// An `If-Match` precondition, already parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match` (or `If-Match: *`): last writer wins, but no update is lost.
+    None,
+    /// Proceed only if the current version is one of these.
+    AnyOf(Vec<Version>),
+}
+
+/// Reads and writes the caller's own session. Every write is a conditional write on
+/// the version, so concurrent writers each get a distinct version and none is lost.
+#[derive(Clone)]
+pub struct SessionService {
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    policy: SessionPolicy,
+}
+
+impl SessionService {
+    /// Writers that lose a race re-read and re-apply; this bounds the loop under
+    /// pathological contention (then the caller gets a retryable 503).
+    const MAX_WRITE_ATTEMPTS: usize = 32;
+
+    pub fn new(store: Arc<dyn SessionStore>, clock: Arc<dyn Clock>, policy: SessionPolicy) -> Self {
+        Self {
+            store,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
+    pub async fn get(&self, caller: Authenticated) -> Result<Session, Error> {
+        self.load_active(caller, self.clock.now()).await
+    }
+
+    pub async fn replace(
+        &self,
+        caller: Authenticated,
+        body: Value,
+        precondition: &Precondition,
+    ) -> Result<Session, Error> {
+        let data = SessionData::parse(body).map_err(data_error)?;
+        self.write(caller, precondition, |_| Ok(data.clone())).await
+    }
+
+    pub async fn merge_patch(
+        &self,
+        caller: Authenticated,
+        patch: Value,
+        precondition: &Precondition,
+    ) -> Result<Session, Error> {
+        if !patch.is_object() {
+            return Err(data_error(SessionDataError::NotAnObject));
+        }
+        self.write(caller, precondition, |current| {
+            current.merge_patch(&patch).map_err(data_error)
+        })
+        .await
+    }
+
+    pub async fn clear(
+        &self,
+        caller: Authenticated,
+        precondition: &Precondition,
+    ) -> Result<Session, Error> {
+        self.write(caller, precondition, |_| Ok(SessionData::empty()))
+            .await
+    }
+
+    async fn write(
+        &self,
+        caller: Authenticated,
+        precondition: &Precondition,
+        change: impl Fn(&SessionData) -> Result<SessionData, Error>,
+    ) -> Result<Session, Error> {
+        for _ in 0..Self::MAX_WRITE_ATTEMPTS {
+            let now = self.clock.now();
+            let current = self.load_active(caller, now).await?;
+            if let Precondition::AnyOf(versions) = precondition
+                && !versions.contains(&current.version)
+            {
+                return Err(Error::PreconditionFailed);
+            }
+            let data = change(&current.data)?;
+            match self
+                .store
+                .write_data(current.id, current.version, &data, now)
+                .await?
+            {
+                SessionWrite::Written(session) => return Ok(session),
+                // Someone else wrote first (or revoked the session): re-read. With an
+                // If-Match the re-read then fails the precondition, as it must.
+                SessionWrite::Conflict => continue,
+            }
+        }
+        Err(Error::Contention)
+    }
+
+    async fn load_active(&self, caller: Authenticated, now: Timestamp) -> Result<Session, Error> {
+        match self.store.get(caller.session_id).await? {
+            Some(s) if s.user_id == caller.user_id && s.is_active(now, &self.policy) => Ok(s),
+            _ => Err(Error::Unauthenticated("the session has ended")),
+        }
+    }
+}
+
+fn data_error(e: SessionDataError) -> Error {
+    match e {
+        SessionDataError::NotAnObject => Error::invalid(e),
+        SessionDataError::TooLarge { .. } => Error::PayloadTooLarge(e.to_string()),
+    }
+}
