@@ -1,1 +1,61 @@
+//! Harness for the black-box contract suite: starts a real Skiff host process and
+//! talks to it over HTTP only, exactly as a client would.
 
+mod host;
+mod tokens;
+
+pub use host::{Account, TestHost};
+pub use tokens::{TestKey, b64url, claims_for, sign_with};
+
+/// A password that satisfies the contract's rules.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A unique, valid email for one test.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Asserts an RFC 9457 problem response with `status`, returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/")),
+        "{body}"
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// Asserts a 401 with `WWW-Authenticate: Bearer…`.
+pub async fn assert_unauthorized(response: reqwest::Response) -> serde_json::Value {
+    let challenge = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer"),
+        "WWW-Authenticate was {challenge:?}"
+    );
+    assert_problem(response, 401).await
+}

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonObject};
 use crate::auth::IssuedTokens;
 use crate::domain::{Email, Password, SessionId, UserId};
 use crate::error::Error;
@@ -23,7 +23,7 @@ struct Registered {
 
 pub(super) async fn register(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<Credentials>,
+    JsonObject(body): JsonObject<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
     let email = Email::parse(&body.email).map_err(Error::invalid)?;
     let password = Password::parse(body.password).map_err(Error::invalid)?;
@@ -33,7 +33,7 @@ pub(super) async fn register(
 
 pub(super) async fn login(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<Credentials>,
+    JsonObject(body): JsonObject<Credentials>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.login(&body.email, body.password).await?;
     Ok(token_response(tokens))
@@ -46,7 +46,7 @@ pub(super) struct RefreshRequest {
 
 pub(super) async fn refresh(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshRequest>,
+    JsonObject(body): JsonObject<RefreshRequest>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.refresh(&body.refresh_token).await?;
     Ok(token_response(tokens))

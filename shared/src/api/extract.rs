@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::AppState;
 use crate::auth::Authenticated;
@@ -13,18 +14,37 @@ use crate::domain::Version;
 use crate::error::Error;
 use crate::sessions::Precondition;
 
-/// A JSON body. Syntax and type errors → 400, wrong content type → 415, over the
-/// host's body limit → 413.
-pub(super) struct JsonBody<T>(pub T);
+/// Any JSON body. Syntax errors → 400, wrong content type → 415, over the host's
+/// body limit → 413.
+pub(super) struct JsonValue(pub Value);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        match axum::Json::<Value>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// A JSON object deserialised into `T`; anything else (an array, a missing field,
+/// a wrong type) → 400. Checking for an object first matters: serde's derived
+/// structs would otherwise accept `["email", "password"]`.
+pub(super) struct JsonObject<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonValue(value) = JsonValue::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(Error::invalid("the request body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| Error::invalid(format!("invalid request body: {e}")))
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::AppState;
-use super::extract::{Caller, IfMatch, JsonBody};
+use super::extract::{Caller, IfMatch, JsonValue};
 use crate::domain::{Session, SessionId, Timestamp, UserId};
 use crate::error::Error;
 use crate::sessions::SessionService;
@@ -55,7 +55,7 @@ pub(super) async fn replace_data(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IfMatch(precondition): IfMatch,
-    JsonBody(body): JsonBody<Value>,
+    JsonValue(body): JsonValue,
 ) -> Result<Response, Error> {
     let session = state.sessions.replace(caller, body, &precondition).await?;
     Ok(session_response(&state.sessions, &session))
@@ -65,7 +65,7 @@ pub(super) async fn patch_data(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IfMatch(precondition): IfMatch,
-    JsonBody(patch): JsonBody<Value>,
+    JsonValue(patch): JsonValue,
 ) -> Result<Response, Error> {
     let session = state
         .sessions

@@ -4,7 +4,7 @@
 mod config;
 mod dev_key;
 
-use std::io;
+use std::io::{self, Write};
 
 use tokio::net::TcpListener;
 
@@ -67,13 +67,7 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         },
     )?;
 
-    // The first stdout line is the URL: people read it, and test harnesses parse it.
-    println!("Skiff local server listening on {base_url}");
-    println!("Data in {}; stop with Ctrl-C.", config.data_dir.display());
-    println!(
-        "Try: curl -si -X POST {base_url}/auth/register -H 'content-type: application/json' \
-         -d '{{\"email\":\"you@example.com\",\"password\":\"correct horse battery staple\"}}'"
-    );
+    print_banner(&base_url, &config);
     tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
 
     axum::serve(listener, router)
@@ -82,6 +76,25 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         .map_err(LocalError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The first stdout line is the URL: people read it, and test harnesses parse it.
+/// Write errors are ignored: a closed stdout (`skiff-local | head -1`) must not
+/// take the server down, as `println!` would.
+fn print_banner(base_url: &str, config: &LocalConfig) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Skiff local server listening on {base_url}");
+    let _ = writeln!(
+        out,
+        "Data in {}; stop with Ctrl-C.",
+        config.data_dir.display()
+    );
+    let _ = writeln!(
+        out,
+        "Try: curl -si -X POST {base_url}/auth/register -H 'content-type: application/json' \
+         -d '{{\"email\":\"you@example.com\",\"password\":\"correct horse battery staple\"}}'"
+    );
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,116 @@
+//! The local server as a process: persistence across restarts, the development
+//! key, clean shutdown and start-up errors.
+
+use std::process::{Command, Stdio};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use skiff_contract_tests::{PASSWORD, TestHost};
+
+#[tokio::test]
+async fn data_and_the_dev_key_survive_a_restart() {
+    // The issuer is pinned as in any real deployment: by default it is the bound
+    // URL, and a restart here lands on a new random port.
+    let mut host = TestHost::start_with(&[("SKIFF_ISSUER", "http://skiff.test")]);
+    // First start without configured keys: the server makes its own and keeps it.
+    host = host.restart(false);
+    assert!(host.data_dir().join("signing-key.pem").exists());
+    let jwks_before: Value = host
+        .request(Method::GET, "/.well-known/jwks.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let account = host.account().await;
+    let response = host
+        .request(Method::PUT, "/session/data")
+        .bearer_auth(&account.access_token)
+        .json(&json!({"kept": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let host = host.restart(false);
+    let jwks_after: Value = host
+        .request(Method::GET, "/.well-known/jwks.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after, "the persisted key is reused");
+    // The old access token still verifies and its session and data are still there.
+    let body: Value = host
+        .get_auth("/session", &account.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"], json!({"kept": true}));
+    host.login_ok(&account.email).await;
+    let duplicate = host.register(&account.email, PASSWORD).await;
+    assert_eq!(duplicate.status(), 409);
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_server_cleanly() {
+    let mut host = TestHost::start();
+    assert_eq!(
+        host.request(Method::GET, "/health")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let status = host.interrupt();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+fn local_binary() -> std::path::PathBuf {
+    std::env::var_os("SKIFF_LOCAL_BIN").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/skiff-local"),
+        std::path::PathBuf::from,
+    )
+}
+
+#[test]
+fn bad_configuration_stops_start_up_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value) in [
+        ("SKIFF_ACCESS_TOKEN_TTL", "soon"),
+        ("SKIFF_LISTEN", "not-an-address"),
+        ("SKIFF_LOCKOUT_MAX_FAILURES", "0"),
+        ("SKIFF_SIGNING_KEY_FILES", "/nonexistent/key.pem"),
+    ] {
+        let output = Command::new(local_binary())
+            .env_clear()
+            .env("SKIFF_DATA_DIR", dir.path())
+            .env("SKIFF_LISTEN", "127.0.0.1:0")
+            .env(name, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            !output.status.success(),
+            "{name}={value} must stop start-up"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = if name == "SKIFF_SIGNING_KEY_FILES" {
+            "/nonexistent/key.pem"
+        } else {
+            name
+        };
+        assert!(stderr.contains(expected), "{name}: stderr was {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "nothing is served: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
