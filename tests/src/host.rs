@@ -13,7 +13,7 @@ use crate::{PASSWORD, unique_email};
 
 /// The key every host in this test process signs with, so tests can forge tokens
 /// that differ from real ones in exactly one way.
-fn shared_key() -> &'static TestKey {
+pub fn shared_key() -> &'static TestKey {
     static KEY: OnceLock<TestKey> = OnceLock::new();
     KEY.get_or_init(TestKey::generate)
 }

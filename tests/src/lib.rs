@@ -4,7 +4,7 @@
 mod host;
 mod tokens;
 
-pub use host::{Account, TestHost};
+pub use host::{Account, TestHost, shared_key};
 pub use tokens::{TestKey, b64url, claims_for, sign_with};
 
 /// A password that satisfies the contract's rules.

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use skiff_contract_tests::{
-    Account, TestHost, TestKey, assert_unauthorized, b64url, claims_for, sign_with,
+    Account, TestHost, TestKey, assert_unauthorized, b64url, claims_for, shared_key, sign_with,
 };
 
 async fn jwks(host: &TestHost) -> JwkSet {
@@ -229,4 +229,49 @@ async fn authorization_header_must_be_a_bearer_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// Rotation: with keys `old,new` configured, both are published, the newest signs,
+/// and tokens signed by the old key stay valid until they expire.
+#[tokio::test]
+async fn several_keys_are_published_and_the_newest_signs() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let old_key = TestKey::generate();
+    let old_path = keys_dir.path().join("old.pem");
+    let new_path = keys_dir.path().join("new.pem");
+    std::fs::write(&old_path, &old_key.private_pem).unwrap();
+    std::fs::write(&new_path, &shared_key().private_pem).unwrap();
+    let files = format!("{},{}", old_path.display(), new_path.display());
+    let host = TestHost::start_with(&[("SKIFF_SIGNING_KEY_FILES", files.as_str())]);
+
+    let set = jwks(&host).await;
+    assert_eq!(set.keys.len(), 2);
+    let account = host.account().await;
+    let kid = jsonwebtoken::decode_header(&account.access_token)
+        .unwrap()
+        .kid
+        .unwrap();
+    let new_kid = {
+        let single = TestHost::start();
+        published_kid(&single).await
+    };
+    assert_eq!(kid, new_kid, "the newest key signs");
+
+    let old_kid = set
+        .keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .find(|k| *k != new_kid)
+        .unwrap();
+    let claims = claims_for(
+        &host.issuer,
+        &host.audience,
+        &account.user_id,
+        &account.session_id,
+    );
+    let signed_by_old = sign_with(&old_key, &old_kid, &claims);
+    assert_eq!(
+        host.get_auth("/session", &signed_by_old).await.status(),
+        200
+    );
 }

@@ -1,0 +1,26 @@
+# Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
+.PHONY: help dev test fmt lint check release clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+dev: ## Run the all-in-one local server (SKIFF_LISTEN, default 127.0.0.1:8080)
+	cargo run --locked -p skiff-local
+
+test: ## Build and run every test (installs and starts whatever the tests need)
+	bash tests/run
+
+fmt: ## Format the code
+	cargo fmt --all
+
+lint: ## rustfmt check + clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+
+check: lint test ## What CI runs
+
+release: ## Optimised, stripped local server in target/release/skiff-local
+	cargo build --locked --release -p skiff-local
+
+clean: ## Remove build output (keeps .skiff-data)
+	cargo clean
