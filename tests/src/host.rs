@@ -169,6 +169,13 @@ impl TestHost {
             .expect("send")
     }
 
+    /// GETs `path`, asserts 200 and returns the JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.request(Method::GET, path).send().await.expect("send");
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
     pub async fn get_auth(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path)
             .bearer_auth(token)

@@ -285,3 +285,36 @@ async fn logout_needs_a_bearer_token() {
     )
     .await;
 }
+
+/// Parallel guessing must not buy extra attempts: every attempt is counted before
+/// its password is checked, so at most five of twenty concurrent guesses are heard.
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_than_five_tries() {
+    let host = TestHost::start();
+    let email = unique_email();
+    host.register(&email, PASSWORD).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let client = host.client.clone();
+        let url = host.url("/auth/login");
+        let body = json!({"email": email, "password": "wrong password!!"});
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let heard = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((heard, refused), (5, 15), "{statuses:?}");
+    assert_problem(host.login(&email, PASSWORD).await, 429).await;
+}

@@ -15,14 +15,7 @@ async fn data_and_the_dev_key_survive_a_restart() {
     // First start without configured keys: the server makes its own and keeps it.
     host = host.restart(false);
     assert!(host.data_dir().join("signing-key.pem").exists());
-    let jwks_before: Value = host
-        .request(Method::GET, "/.well-known/jwks.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_before: Value = host.get_json("/.well-known/jwks.json").await;
 
     let account = host.account().await;
     let response = host
@@ -35,14 +28,7 @@ async fn data_and_the_dev_key_survive_a_restart() {
     assert_eq!(response.status(), 200);
 
     let host = host.restart(false);
-    let jwks_after: Value = host
-        .request(Method::GET, "/.well-known/jwks.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_after: Value = host.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks_before, jwks_after, "the persisted key is reused");
     // The old access token still verifies and its session and data are still there.
     let body: Value = host

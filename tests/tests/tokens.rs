@@ -10,13 +10,7 @@ use skiff_contract_tests::{
 };
 
 async fn jwks(host: &TestHost) -> JwkSet {
-    let response = host
-        .request(Method::GET, "/.well-known/jwks.json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    serde_json::from_value(host.get_json("/.well-known/jwks.json").await).expect("a JWK set")
 }
 
 async fn published_kid(host: &TestHost) -> String {
@@ -43,14 +37,7 @@ async fn discovery_documents_point_at_the_keys() {
         json!(["RS256"])
     );
 
-    let raw: Value = host
-        .request(Method::GET, "/.well-known/jwks.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw = host.get_json("/.well-known/jwks.json").await;
     let key = &raw["keys"][0];
     assert_eq!(
         (

@@ -9,4 +9,4 @@ mod service;
 pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifier};
 pub use keys::{Jwk, Jwks, KeyError, KeyRing, generate_private_key_pem};
 pub use password_hasher::PasswordHasher;
-pub use service::{AuthService, AuthSettings, AuthStores, Authenticated, IssuedTokens};
+pub use service::{AuthService, AuthSettings, Authenticated, IssuedTokens};

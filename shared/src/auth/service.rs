@@ -3,12 +3,13 @@ use std::time::Duration;
 
 use super::{PasswordHasher, TokenSigner, TokenVerifier};
 use crate::domain::{
-    Email, LockoutPolicy, Password, RefreshToken, Session, SessionId, SessionPolicy, UserId,
+    Admission, Email, LockoutPolicy, Password, RefreshToken, Session, SessionId, SessionPolicy,
+    UserId,
 };
 use crate::error::Error;
 use crate::ports::{
     Clock, CreateUserError, LockoutStore, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
-    SessionStore, User, UserStore,
+    SessionStore, Stores, User, UserStore,
 };
 
 /// The knobs of the auth flows, parsed from the environment by `config`.
@@ -53,17 +54,9 @@ pub struct AuthService {
     lockout_policy: LockoutPolicy,
 }
 
-/// The stores the auth flows need; one backend usually provides all of them.
-pub struct AuthStores {
-    pub users: Arc<dyn UserStore>,
-    pub sessions: Arc<dyn SessionStore>,
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    pub lockouts: Arc<dyn LockoutStore>,
-}
-
 impl AuthService {
     pub fn new(
-        stores: AuthStores,
+        stores: Stores,
         clock: Arc<dyn Clock>,
         hasher: PasswordHasher,
         signer: TokenSigner,
@@ -110,12 +103,10 @@ impl AuthService {
             .as_ref()
             .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
 
-        let now = self.clock.now();
-        if let Some(retry_after) = self
+        if let Admission::Locked { retry_after } = self
             .lockouts
-            .get(&key)
+            .admit(&key, self.clock.now(), &self.lockout_policy)
             .await?
-            .and_then(|s| s.retry_after(now))
         {
             return Err(Error::TooManyAttempts { retry_after });
         }
@@ -128,16 +119,10 @@ impl AuthService {
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let verified = blocking(move || hasher.verify(&password, stored.as_deref())).await?;
 
-        let user = match user {
-            Some(user) if verified => user,
-            _ => {
-                let state = self
-                    .lockouts
-                    .record_failure(&key, self.clock.now(), &self.lockout_policy)
-                    .await?;
-                tracing::info!(failures = state.failures, "login failed");
-                return Err(Error::InvalidCredentials);
-            }
+        // The attempt was already counted by `admit`; a failure just leaves it so.
+        let Some(user) = user.filter(|_| verified) else {
+            tracing::info!("login failed");
+            return Err(Error::InvalidCredentials);
         };
 
         self.lockouts.clear(&key).await?;

@@ -14,18 +14,37 @@ pub struct LockoutPolicy {
 /// Failed-login bookkeeping for one account key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockoutState {
+    /// Attempts admitted in this window that have not (yet) succeeded.
     pub failures: u32,
     pub window_started_at: Timestamp,
     pub locked_until: Option<Timestamp>,
 }
 
+/// Whether a login attempt may check the password at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    Locked { retry_after: Duration },
+}
+
 impl LockoutState {
-    /// The state after one more failed attempt at `now`. A failure outside the
-    /// current window starts a new window; reaching the limit locks the account.
-    pub fn after_failure(previous: Option<Self>, now: Timestamp, policy: &LockoutPolicy) -> Self {
+    /// Admits one attempt at `now`, counting it as a failure up front.
+    ///
+    /// Counting before the password is checked (and clearing on success) is what
+    /// makes the limit hold under concurrency: N parallel guesses are N atomic
+    /// increments, so at most `max_failures` of them are ever admitted per window.
+    /// Returns the state to store (unchanged when locked) and the admission.
+    pub fn admit(
+        previous: Option<Self>,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> (Option<Self>, Admission) {
+        if let Some(retry_after) = previous.and_then(|p| p.retry_after(now)) {
+            return (previous, Admission::Locked { retry_after });
+        }
         let in_window = previous
-            .filter(|p| now < p.window_started_at.saturating_add(policy.window))
-            .filter(|p| p.locked_until.is_none_or(|until| now < until));
+            .filter(|p| p.locked_until.is_none())
+            .filter(|p| now < p.window_started_at.saturating_add(policy.window));
         let mut state = match in_window {
             Some(p) => Self {
                 failures: p.failures.saturating_add(1),
@@ -37,10 +56,11 @@ impl LockoutState {
                 locked_until: None,
             },
         };
-        if state.failures >= policy.max_failures && state.locked_until.is_none() {
+        if state.failures >= policy.max_failures {
+            // This attempt is still admitted; the next one is refused.
             state.locked_until = Some(now.saturating_add(policy.duration));
         }
-        state
+        (Some(state), Admission::Admitted)
     }
 
     /// How long the caller must wait, if the account is locked at `now`.
@@ -65,36 +85,58 @@ mod tests {
         Timestamp::from_unix_millis(seconds * 1000)
     }
 
-    fn fail_times(times: &[i64]) -> LockoutState {
-        times
-            .iter()
-            .fold(None, |state, t| {
-                Some(LockoutState::after_failure(state, at(*t), &POLICY))
-            })
-            .unwrap()
+    /// Attempts at the given times, none succeeding; returns each admission.
+    fn attempts(times: &[i64]) -> (Option<LockoutState>, Vec<Admission>) {
+        let mut state = None;
+        let mut admissions = Vec::new();
+        for t in times {
+            let (next, admission) = LockoutState::admit(state, at(*t), &POLICY);
+            state = next;
+            admissions.push(admission);
+        }
+        (state, admissions)
     }
 
     #[test]
-    fn locks_on_the_fifth_failure_within_the_window() {
-        let four = fail_times(&[0, 1, 2, 3]);
-        assert_eq!(four.retry_after(at(4)), None);
-        let five = fail_times(&[0, 1, 2, 3, 4]);
-        assert_eq!(five.retry_after(at(4)), Some(Duration::from_secs(600)));
-        assert_eq!(five.retry_after(at(600)), Some(Duration::from_secs(4)));
-        assert_eq!(five.retry_after(at(604)), None);
+    fn admits_five_attempts_then_locks() {
+        let (state, admissions) = attempts(&[0, 1, 2, 3, 4, 5]);
+        assert!(admissions[..5].iter().all(|a| *a == Admission::Admitted));
+        assert_eq!(
+            admissions[5],
+            Admission::Locked {
+                retry_after: Duration::from_secs(599)
+            }
+        );
+        let state = state.unwrap();
+        assert_eq!(state.failures, 5, "a refused attempt is not counted");
+        assert_eq!(state.retry_after(at(600)), Some(Duration::from_secs(4)));
+        assert_eq!(state.retry_after(at(604)), None);
     }
 
     #[test]
-    fn failures_outside_the_window_start_over() {
-        let state = fail_times(&[0, 1, 2, 3, 900]);
-        assert_eq!(state.failures, 1);
-        assert_eq!(state.retry_after(at(900)), None);
+    fn attempts_outside_the_window_start_over() {
+        let (state, admissions) = attempts(&[0, 1, 2, 3, 900, 901]);
+        assert!(admissions.iter().all(|a| *a == Admission::Admitted));
+        assert_eq!(state.unwrap().failures, 2);
     }
 
     #[test]
     fn an_expired_lock_starts_a_fresh_count() {
-        let state = fail_times(&[0, 1, 2, 3, 4, 700]);
-        assert_eq!(state.failures, 1);
-        assert_eq!(state.retry_after(at(700)), None);
+        let (state, admissions) = attempts(&[0, 1, 2, 3, 4, 700]);
+        assert_eq!(admissions[5], Admission::Admitted);
+        let state = state.unwrap();
+        assert_eq!((state.failures, state.locked_until), (1, None));
+    }
+
+    #[test]
+    fn a_limit_of_one_admits_exactly_one() {
+        let policy = LockoutPolicy {
+            max_failures: 1,
+            ..POLICY
+        };
+        let (state, first) = LockoutState::admit(None, at(0), &policy);
+        assert_eq!(first, Admission::Admitted);
+        let (_, second) = LockoutState::admit(state, at(1), &policy);
+        assert!(matches!(second, Admission::Locked { .. }));
     }
 }

@@ -10,7 +10,7 @@ mod timestamp;
 
 pub use email::{Email, EmailError};
 pub use ids::{SessionId, UserId};
-pub use lockout::{LockoutPolicy, LockoutState};
+pub use lockout::{Admission, LockoutPolicy, LockoutState};
 pub use password::{Password, PasswordError};
 pub use refresh_token::{RefreshToken, RefreshTokenHash};
 pub use session::{Session, SessionData, SessionDataError, SessionPolicy, Version};

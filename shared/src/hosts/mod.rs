@@ -5,4 +5,4 @@ mod app;
 #[cfg(feature = "sqlite")]
 pub mod local;
 
-pub use app::{Backend, build_router};
+pub use app::build_router;

@@ -6,6 +6,7 @@ mod lockouts;
 mod refresh_tokens;
 mod sessions;
 mod store_error;
+mod stores;
 mod users;
 
 pub use clock::{Clock, SystemClock};
@@ -13,4 +14,5 @@ pub use lockouts::LockoutStore;
 pub use refresh_tokens::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome};
 pub use sessions::{SessionStore, SessionWrite};
 pub use store_error::StoreError;
+pub use stores::Stores;
 pub use users::{CreateUserError, User, UserStore};

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
-use crate::domain::{LockoutPolicy, LockoutState, Timestamp};
+use crate::domain::{Admission, LockoutPolicy, LockoutState, Timestamp};
 use crate::ports::{LockoutStore, StoreError};
 
 fn read(conn: &Connection, key: &str) -> rusqlite::Result<Option<LockoutState>> {
@@ -22,38 +22,36 @@ fn read(conn: &Connection, key: &str) -> rusqlite::Result<Option<LockoutState>> 
 
 #[async_trait]
 impl LockoutStore for SqliteStore {
-    async fn get(&self, key: &str) -> Result<Option<LockoutState>, StoreError> {
-        let key = key.to_owned();
-        self.call("read lockout", move |conn| read(conn, &key))
-            .await
-    }
-
-    async fn record_failure(
+    async fn admit(
         &self,
         key: &str,
         now: Timestamp,
         policy: &LockoutPolicy,
-    ) -> Result<LockoutState, StoreError> {
+    ) -> Result<Admission, StoreError> {
         let key = key.to_owned();
         let policy = *policy;
-        self.call("record login failure", move |conn| {
-            // IMMEDIATE takes the write lock before the read: no two failures can
-            // read the same count.
+        self.call("admit login attempt", move |conn| {
+            // IMMEDIATE takes the write lock before the read, so the read-modify-write
+            // is atomic across connections and processes, not just threads.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let state = LockoutState::after_failure(read(&tx, &key)?, now, &policy);
-            tx.execute(
-                "INSERT INTO login_lockouts (account_key, failures, window_started_at, locked_until)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account_key) DO UPDATE SET failures = ?2, window_started_at = ?3, locked_until = ?4",
-                params![
-                    key,
-                    state.failures,
-                    state.window_started_at.unix_millis(),
-                    state.locked_until.map(Timestamp::unix_millis)
-                ],
-            )?;
+            let previous = read(&tx, &key)?;
+            let (state, admission) = LockoutState::admit(previous, now, &policy);
+            if let Some(state) = state.filter(|s| Some(*s) != previous) {
+                tx.execute(
+                    "INSERT INTO login_lockouts (account_key, failures, window_started_at, locked_until)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (account_key) DO UPDATE
+                        SET failures = ?2, window_started_at = ?3, locked_until = ?4",
+                    params![
+                        key,
+                        state.failures,
+                        state.window_started_at.unix_millis(),
+                        state.locked_until.map(Timestamp::unix_millis)
+                    ],
+                )?;
+            }
             tx.commit()?;
-            Ok(state)
+            Ok(admission)
         })
         .await
     }
@@ -81,44 +79,61 @@ mod tests {
     };
 
     #[tokio::test]
-    async fn counts_failures_and_clears() {
+    async fn admits_up_to_the_limit_and_clear_resets() {
         let store = SqliteStore::open_in_memory().unwrap();
         let now = Timestamp::from_unix_millis(10_000);
-        for expected in 1..=3 {
-            let state = store
-                .record_failure("alice@example.com", now, &POLICY)
-                .await
-                .unwrap();
-            assert_eq!(state.failures, expected);
+        for _ in 0..3 {
+            assert_eq!(
+                store
+                    .admit("alice@example.com", now, &POLICY)
+                    .await
+                    .unwrap(),
+                Admission::Admitted
+            );
         }
-        let stored = store.get("alice@example.com").await.unwrap().unwrap();
-        assert_eq!(stored.retry_after(now), Some(Duration::from_secs(30)));
-        assert_eq!(store.get("bob@example.com").await.unwrap(), None);
+        assert_eq!(
+            store
+                .admit("alice@example.com", now, &POLICY)
+                .await
+                .unwrap(),
+            Admission::Locked {
+                retry_after: Duration::from_secs(30)
+            }
+        );
+        assert_eq!(
+            store.admit("bob@example.com", now, &POLICY).await.unwrap(),
+            Admission::Admitted
+        );
         store.clear("alice@example.com").await.unwrap();
-        assert_eq!(store.get("alice@example.com").await.unwrap(), None);
+        assert_eq!(
+            store
+                .admit("alice@example.com", now, &POLICY)
+                .await
+                .unwrap(),
+            Admission::Admitted
+        );
     }
 
     #[tokio::test]
-    async fn concurrent_failures_are_all_counted() {
+    async fn concurrent_attempts_never_exceed_the_limit() {
         let store = SqliteStore::open_in_memory().unwrap();
-        let policy = LockoutPolicy {
-            max_failures: 100,
-            ..POLICY
-        };
         let tasks: Vec<_> = (0..20)
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
                     store
-                        .record_failure("k", Timestamp::from_unix_millis(1_000), &policy)
+                        .admit("k", Timestamp::from_unix_millis(1_000), &POLICY)
                         .await
                         .unwrap()
                 })
             })
             .collect();
+        let mut admitted = 0;
         for task in tasks {
-            task.await.unwrap();
+            if task.await.unwrap() == Admission::Admitted {
+                admitted += 1;
+            }
         }
-        assert_eq!(store.get("k").await.unwrap().unwrap().failures, 20);
+        assert_eq!(admitted, POLICY.max_failures);
     }
 }

@@ -13,7 +13,8 @@ pub use config::LocalConfig;
 use crate::adapters::sqlite::SqliteStore;
 use crate::api::HttpLimits;
 use crate::auth::{KeyError, KeyRing};
-use crate::hosts::{Backend, build_router};
+use crate::hosts::build_router;
+use crate::ports::Stores;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -59,7 +60,7 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
     }
 
     let router = build_router(
-        Backend::from_store(store),
+        Stores::from_one(store),
         &keys,
         &config.auth,
         HttpLimits {
