@@ -1,0 +1,68 @@
+//! DynamoDB single-table store for the AWS hosts. Every uniqueness and version rule
+//! is a condition expression (or a transaction), so atomicity comes from DynamoDB.
+//!
+//! | item | `pk` | `sk` | notes |
+//! | --- | --- | --- | --- |
+//! | user | `USER#<user_id>` | `USER` | email, password_hash, created_at |
+//! | email claim | `EMAIL#<email>` | `EMAIL` | the user, denormalised: login is one read |
+//! | session | `SESSION#<session_id>` | `SESSION` | data, version, timestamps, revoked, `ttl` |
+//! | refresh token | `REFRESH#<sha256>` | `REFRESH` | session_id, user_id, issued_at, spent_at?, `ttl` |
+//! | lockout | `LOCKOUT#<login>` | `LOCKOUT` | failures, window, locked_until?, rev, `ttl` |
+//!
+//! `ttl` (epoch seconds) lets DynamoDB delete dead items eventually; expiry is always
+//! checked in code too, because DynamoDB serves expired items for up to ~2 days.
+
+mod item;
+mod lockouts;
+mod refresh_tokens;
+mod sessions;
+mod users;
+
+#[cfg(test)]
+mod test_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+
+/// Cheap to clone; build once per process (at Lambda init) and share.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: Arc<str>,
+    retention: Duration,
+}
+
+impl DynamoStore {
+    /// `retention` is how long after their last change session and refresh-token
+    /// items must be kept: the session's absolute lifetime is the natural choice.
+    pub fn new(client: Client, table: impl Into<Arc<str>>, retention: Duration) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention,
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// Attribute names of the table's primary key.
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+/// The attribute to enable DynamoDB TTL on.
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// Retries for optimistic read-modify-write loops before giving up with a 503.
+const MAX_OPTIMISTIC_ATTEMPTS: usize = 16;
+
+/// A TTL a day past `retention` from `from`: never earlier than code would still
+/// need the item.
+fn ttl_after(from: crate::domain::Timestamp, retention: Duration) -> i64 {
+    from.saturating_add(retention)
+        .saturating_add(Duration::from_secs(86_400))
+        .unix_seconds()
+}

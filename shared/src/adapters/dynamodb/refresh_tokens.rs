@@ -1,0 +1,181 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+use super::item::{Item, get_opt_time, get_parsed, get_s, get_time, key, n, s, time};
+use super::{DynamoStore, TTL_ATTRIBUTE, ttl_after};
+use crate::domain::{RefreshTokenHash, Timestamp};
+use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
+
+fn token_key(hash: &RefreshTokenHash) -> Item {
+    key(format!("REFRESH#{}", hash.as_str()), "REFRESH")
+}
+
+fn item_from(record: &RefreshTokenRecord, retention: std::time::Duration) -> Item {
+    let mut item = token_key(&record.hash);
+    item.insert("token_hash".into(), s(record.hash.as_str()));
+    item.insert("session_id".into(), s(record.session_id.to_string()));
+    item.insert("user_id".into(), s(record.user_id.to_string()));
+    item.insert("issued_at".into(), time(record.issued_at));
+    if let Some(spent) = record.spent_at {
+        item.insert("spent_at".into(), time(spent));
+    }
+    item.insert(
+        TTL_ATTRIBUTE.into(),
+        n(ttl_after(record.issued_at, retention)),
+    );
+    item
+}
+
+fn record_from(item: &Item) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        hash: RefreshTokenHash::from_stored(get_s(item, "token_hash")?.to_owned()),
+        session_id: get_parsed(item, "session_id")?,
+        user_id: get_parsed(item, "user_id")?,
+        issued_at: get_time(item, "issued_at")?,
+        spent_at: get_opt_time(item, "spent_at")?,
+    })
+}
+
+#[async_trait]
+impl RefreshTokenStore for DynamoStore {
+    async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item_from(record, self.retention)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::new("insert refresh token", e))
+    }
+
+    async fn find(
+        &self,
+        hash: &RefreshTokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(token_key(hash)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::new("find refresh token", e))?;
+        output.item.as_ref().map(record_from).transpose()
+    }
+
+    /// Spending the old token and inserting the new one is one transaction, so a
+    /// crash between them can neither lose the session nor mint two successors.
+    async fn rotate(
+        &self,
+        old: &RefreshTokenHash,
+        new: &RefreshTokenRecord,
+        now: Timestamp,
+    ) -> Result<RotateOutcome, StoreError> {
+        let spend = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(token_key(old)))
+            .update_expression("SET spent_at = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(spent_at)")
+            .expression_attribute_values(":now", time(now))
+            .build()
+            .map_err(|e| StoreError::new("build rotation", e))?;
+        let insert = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item_from(new, self.retention)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::new("build rotation", e))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(spend).build())
+            .transact_items(TransactWriteItem::builder().put(insert).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RotateOutcome::Rotated),
+            Err(e) => {
+                let old_already_spent = matches!(
+                    e.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(c))
+                        if c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                );
+                if old_already_spent {
+                    Ok(RotateOutcome::AlreadySpent)
+                } else {
+                    Err(StoreError::new("rotate refresh token", e))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::dynamodb::test_support::store;
+    use crate::domain::{RefreshToken, SessionId, UserId};
+
+    fn record() -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: RefreshToken::generate().hash(),
+            session_id: SessionId::new_random(),
+            user_id: UserId::new_random(),
+            issued_at: Timestamp::from_unix_millis(1_000),
+            spent_at: None,
+        }
+    }
+
+    fn successor(of: &RefreshTokenRecord) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: RefreshToken::generate().hash(),
+            ..of.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_spends_the_old_token_exactly_once() {
+        let store = store().await;
+        let first = record();
+        store.insert(&first).await.unwrap();
+        assert_eq!(store.find(&first.hash).await.unwrap(), Some(first.clone()));
+
+        let second = successor(&first);
+        let now = Timestamp::from_unix_millis(2_000);
+        assert_eq!(
+            store.rotate(&first.hash, &second, now).await.unwrap(),
+            RotateOutcome::Rotated
+        );
+        assert_eq!(
+            store.find(&first.hash).await.unwrap().unwrap().spent_at,
+            Some(now)
+        );
+        assert_eq!(
+            store.find(&second.hash).await.unwrap(),
+            Some(second.clone())
+        );
+
+        let third = successor(&first);
+        assert_eq!(
+            store.rotate(&first.hash, &third, now).await.unwrap(),
+            RotateOutcome::AlreadySpent
+        );
+        assert_eq!(
+            store.find(&third.hash).await.unwrap(),
+            None,
+            "a lost race inserts nothing"
+        );
+        let unknown = RefreshToken::generate().hash();
+        assert_eq!(
+            store
+                .rotate(&unknown, &successor(&first), now)
+                .await
+                .unwrap(),
+            RotateOutcome::AlreadySpent
+        );
+    }
+}

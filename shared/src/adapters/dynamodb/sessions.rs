@@ -1,0 +1,290 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
+use super::{DynamoStore, TTL_ATTRIBUTE, ttl_after};
+use crate::domain::{Session, SessionData, SessionId, Timestamp, Version};
+use crate::ports::{SessionStore, SessionWrite, StoreError};
+
+fn session_key(id: SessionId) -> Item {
+    key(format!("SESSION#{id}"), "SESSION")
+}
+
+fn session_from(item: &Item) -> Result<Session, StoreError> {
+    let data = serde_json::from_str(get_s(item, "data")?)
+        .map_err(|e| StoreError::new("decode session data", e))
+        .and_then(|value| {
+            SessionData::parse(value).map_err(|e| StoreError::new("decode session data", e))
+        })?;
+    Ok(Session {
+        id: get_parsed(item, "session_id")?,
+        user_id: get_parsed(item, "user_id")?,
+        data,
+        version: Version::new(get_parsed(item, "version")?),
+        created_at: get_time(item, "created_at")?,
+        last_extended_at: get_time(item, "last_extended_at")?,
+        revoked: get_bool(item, "revoked")?,
+    })
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        let mut item = session_key(session.id);
+        item.insert("session_id".into(), s(session.id.to_string()));
+        item.insert("user_id".into(), s(session.user_id.to_string()));
+        item.insert("data".into(), s(session.data.to_json_string()));
+        item.insert("version".into(), n(session.version.get()));
+        item.insert("created_at".into(), time(session.created_at));
+        item.insert("last_extended_at".into(), time(session.last_extended_at));
+        item.insert(
+            "revoked".into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(session.revoked),
+        );
+        // The absolute lifetime bounds a session's life, so its TTL is fixed at creation.
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(ttl_after(session.created_at, self.retention)),
+        );
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::new("create session", e))
+    }
+
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(session_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::new("get session", e))?;
+        output.item.as_ref().map(session_from).transpose()
+    }
+
+    async fn write_data(
+        &self,
+        id: SessionId,
+        expected: Version,
+        data: &SessionData,
+        now: Timestamp,
+    ) -> Result<SessionWrite, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(session_key(id)))
+            .update_expression(
+                "SET #data = :data, version = version + :one, last_extended_at = :now",
+            )
+            .condition_expression("version = :expected AND revoked = :false")
+            .expression_attribute_names("#data", "data")
+            .expression_attribute_values(":data", s(data.to_json_string()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", time(now))
+            .expression_attribute_values(":expected", n(expected.get()))
+            .expression_attribute_values(
+                ":false",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            )
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output
+                    .attributes
+                    .ok_or_else(|| StoreError::message("update returned no attributes"))?;
+                session_from(&item).map(SessionWrite::Written)
+            }
+            // A missing item fails the condition too: both are "not this version".
+            Err(e) if is_condition_failure(&e) => Ok(SessionWrite::Conflict),
+            Err(e) => Err(StoreError::new("write session data", e)),
+        }
+    }
+
+    async fn extend(&self, id: SessionId, now: Timestamp) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(session_key(id)))
+            .update_expression("SET last_extended_at = :now")
+            .condition_expression("attribute_exists(pk) AND last_extended_at < :now")
+            .expression_attribute_values(":now", time(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone, or already extended further: nothing to do.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::new("extend session", e)),
+        }
+    }
+
+    async fn revoke(&self, id: SessionId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(session_key(id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":true",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::new("revoke session", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapters::dynamodb::test_support::store;
+    use crate::domain::UserId;
+
+    fn new_session() -> Session {
+        Session::start(
+            SessionId::new_random(),
+            UserId::new_random(),
+            Timestamp::from_unix_millis(1_000),
+        )
+    }
+
+    fn data(value: serde_json::Value) -> SessionData {
+        SessionData::parse(value).unwrap()
+    }
+
+    #[tokio::test]
+    async fn round_trips_and_writes_conditionally() {
+        let store = store().await;
+        let session = new_session();
+        store.create(&session).await.unwrap();
+        assert_eq!(store.get(session.id).await.unwrap(), Some(session.clone()));
+        assert_eq!(store.get(SessionId::new_random()).await.unwrap(), None);
+
+        let now = Timestamp::from_unix_millis(5_000);
+        let SessionWrite::Written(v2) = store
+            .write_data(
+                session.id,
+                Version::INITIAL,
+                &data(json!({"a": {"b": [1, 2]}})),
+                now,
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("first write must succeed");
+        };
+        assert_eq!((v2.version, v2.last_extended_at), (Version::new(2), now));
+        assert_eq!(v2.data, data(json!({"a": {"b": [1, 2]}})));
+        assert!(matches!(
+            store
+                .write_data(session.id, Version::INITIAL, &data(json!({})), now)
+                .await
+                .unwrap(),
+            SessionWrite::Conflict
+        ));
+        assert!(matches!(
+            store
+                .write_data(
+                    SessionId::new_random(),
+                    Version::INITIAL,
+                    &data(json!({})),
+                    now
+                )
+                .await
+                .unwrap(),
+            SessionWrite::Conflict
+        ));
+    }
+
+    #[tokio::test]
+    async fn revoke_blocks_writes_and_extend_only_moves_forward() {
+        let store = store().await;
+        let session = new_session();
+        store.create(&session).await.unwrap();
+        store
+            .extend(session.id, Timestamp::from_unix_millis(9_000))
+            .await
+            .unwrap();
+        store
+            .extend(session.id, Timestamp::from_unix_millis(3_000))
+            .await
+            .unwrap();
+        store
+            .extend(SessionId::new_random(), Timestamp::from_unix_millis(3_000))
+            .await
+            .unwrap();
+        let stored = store.get(session.id).await.unwrap().unwrap();
+        assert_eq!(stored.last_extended_at, Timestamp::from_unix_millis(9_000));
+
+        store.revoke(session.id).await.unwrap();
+        store.revoke(session.id).await.unwrap();
+        store.revoke(SessionId::new_random()).await.unwrap();
+        assert!(store.get(session.id).await.unwrap().unwrap().revoked);
+        assert!(matches!(
+            store
+                .write_data(
+                    session.id,
+                    Version::INITIAL,
+                    &data(json!({})),
+                    Timestamp::from_unix_millis(10_000)
+                )
+                .await
+                .unwrap(),
+            SessionWrite::Conflict
+        ));
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_on_one_version_have_exactly_one_winner() {
+        let store = store().await;
+        let session = new_session();
+        store.create(&session).await.unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write_data(
+                            session.id,
+                            Version::INITIAL,
+                            &data(json!({ "w": i })),
+                            Timestamp::from_unix_millis(2_000),
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for task in tasks {
+            winners += usize::from(matches!(task.await.unwrap(), SessionWrite::Written(_)));
+        }
+        assert_eq!(winners, 1);
+    }
+}

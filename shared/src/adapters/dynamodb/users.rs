@@ -1,0 +1,142 @@
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::DynamoStore;
+use super::item::{Item, get_parsed, get_s, get_time, key, s, time};
+use crate::domain::{Email, UserId};
+use crate::ports::{CreateUserError, StoreError, User, UserStore};
+
+fn user_key(id: UserId) -> Item {
+    key(format!("USER#{id}"), "USER")
+}
+
+fn email_key(email: &Email) -> Item {
+    key(format!("EMAIL#{}", email.as_str()), "EMAIL")
+}
+
+fn attributes(user: &User, mut item: Item) -> Item {
+    item.insert("user_id".into(), s(user.id.to_string()));
+    item.insert("email".into(), s(user.email.as_str()));
+    item.insert("password_hash".into(), s(&user.password_hash));
+    item.insert("created_at".into(), time(user.created_at));
+    item
+}
+
+fn user_from(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        id: get_parsed(item, "user_id")?,
+        email: Email::parse(get_s(item, "email")?)
+            .map_err(|e| StoreError::new("decode dynamodb item", e))?,
+        password_hash: get_s(item, "password_hash")?.to_owned(),
+        created_at: get_time(item, "created_at")?,
+    })
+}
+
+impl DynamoStore {
+    async fn get_user_item(&self, key: Item) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::new("get user", e))?;
+        output.item.as_ref().map(user_from).transpose()
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    /// The user item and the email claim are written in one transaction, each on
+    /// condition that it does not exist yet: the email is unique without a GSI
+    /// (GSI reads are only eventually consistent).
+    async fn create(&self, user: &User) -> Result<(), CreateUserError> {
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|e| StoreError::new("build user transaction", e))
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(attributes(user, user_key(user.id)))?)
+            .transact_items(put(attributes(user, email_key(&user.email)))?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let email_taken = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                            c.cancellation_reasons().get(1).and_then(|r| r.code())
+                        }
+                        _ => None,
+                    })
+                    == Some("ConditionalCheckFailed");
+                if email_taken {
+                    Err(CreateUserError::EmailTaken)
+                } else {
+                    Err(StoreError::new("create user", e).into())
+                }
+            }
+        }
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.get_user_item(email_key(email)).await
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.get_user_item(user_key(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::dynamodb::test_support::store;
+    use crate::domain::Timestamp;
+
+    fn user(email: &str) -> User {
+        User {
+            id: UserId::new_random(),
+            email: Email::parse(email).unwrap(),
+            password_hash: "$argon2id$fake".into(),
+            created_at: Timestamp::from_unix_millis(1_000),
+        }
+    }
+
+    #[tokio::test]
+    async fn email_is_unique_and_both_lookups_work() {
+        let store = store().await;
+        let email = format!("{}@example.com", UserId::new_random());
+        let alice = user(&email);
+        store.create(&alice).await.unwrap();
+        assert!(matches!(
+            store.create(&user(&email.to_uppercase())).await,
+            Err(CreateUserError::EmailTaken)
+        ));
+        let by_email = store.find_by_email(&alice.email).await.unwrap().unwrap();
+        assert_eq!(
+            (by_email.id, by_email.created_at),
+            (alice.id, alice.created_at)
+        );
+        let by_id = store.find_by_id(alice.id).await.unwrap().unwrap();
+        assert_eq!(by_id.email, alice.email);
+        assert!(
+            store
+                .find_by_id(UserId::new_random())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
