@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
+use super::AuthApi;
 use super::extract::{Caller, JsonObject};
 use crate::auth::IssuedTokens;
 use crate::domain::{Email, Password, SessionId, UserId};
@@ -22,7 +22,7 @@ struct Registered {
 }
 
 pub(super) async fn register(
-    State(state): State<AppState>,
+    State(state): State<AuthApi>,
     JsonObject(body): JsonObject<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
     let email = Email::parse(&body.email).map_err(Error::invalid)?;
@@ -32,7 +32,7 @@ pub(super) async fn register(
 }
 
 pub(super) async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthApi>,
     JsonObject(body): JsonObject<Credentials>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.login(&body.email, body.password).await?;
@@ -45,7 +45,7 @@ pub(super) struct RefreshRequest {
 }
 
 pub(super) async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<AuthApi>,
     JsonObject(body): JsonObject<RefreshRequest>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.refresh(&body.refresh_token).await?;
@@ -53,7 +53,7 @@ pub(super) async fn refresh(
 }
 
 pub(super) async fn logout(
-    State(state): State<AppState>,
+    State(state): State<AuthApi>,
     Caller(caller): Caller,
 ) -> Result<StatusCode, Error> {
     state.auth.logout(caller).await?;

@@ -5,8 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use crate::auth::{Jwks, KeyRing};
+use std::sync::Arc;
+
+use crate::auth::{Jwks, PublicKeys};
 
 /// What the discovery endpoints publish; computed once at start-up.
 pub struct Discovery {
@@ -15,7 +16,7 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    pub fn new(issuer: &str, keys: &KeyRing) -> Self {
+    pub fn new(issuer: &str, keys: &PublicKeys) -> Self {
         let issuer = issuer.trim_end_matches('/');
         Self {
             openid_configuration: json!({
@@ -41,12 +42,12 @@ pub(super) async fn health() -> Json<impl Serialize> {
     Json(Health { status: "ok" })
 }
 
-pub(super) async fn openid_configuration(State(state): State<AppState>) -> Response {
-    cacheable(Json(&state.discovery.openid_configuration).into_response())
+pub(super) async fn openid_configuration(State(discovery): State<Arc<Discovery>>) -> Response {
+    cacheable(Json(&discovery.openid_configuration).into_response())
 }
 
-pub(super) async fn jwks(State(state): State<AppState>) -> Response {
-    cacheable(Json(&state.discovery.jwks).into_response())
+pub(super) async fn jwks(State(discovery): State<Arc<Discovery>>) -> Response {
+    cacheable(Json(&discovery.jwks).into_response())
 }
 
 /// Verifiers may cache keys briefly; short enough that a rotation is picked up soon.

@@ -2,14 +2,13 @@
 //! so no handler ever sees a malformed request.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::AppState;
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Authenticator};
 use crate::domain::Version;
 use crate::error::Error;
 use crate::sessions::Precondition;
@@ -64,13 +63,14 @@ fn json_rejection(rejection: JsonRejection) -> Error {
 /// session is still active.
 pub(super) struct Caller(pub Authenticated);
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Authenticator: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -88,7 +88,10 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(Error::Unauthenticated(
                 "the Authorization header must be 'Bearer <token>'",
             ))?;
-        state.auth.authenticate(token).await.map(Caller)
+        Authenticator::from_ref(state)
+            .authenticate(token)
+            .await
+            .map(Caller)
     }
 }
 

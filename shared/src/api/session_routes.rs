@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::AppState;
+use super::SessionApi;
 use super::extract::{Caller, IfMatch, JsonValue};
 use crate::domain::{Session, SessionId, Timestamp, UserId};
 use crate::error::Error;
@@ -44,7 +44,7 @@ fn session_response(service: &SessionService, session: &Session) -> Response {
 }
 
 pub(super) async fn get_session(
-    State(state): State<AppState>,
+    State(state): State<SessionApi>,
     Caller(caller): Caller,
 ) -> Result<Response, Error> {
     let session = state.sessions.get(caller).await?;
@@ -52,7 +52,7 @@ pub(super) async fn get_session(
 }
 
 pub(super) async fn replace_data(
-    State(state): State<AppState>,
+    State(state): State<SessionApi>,
     Caller(caller): Caller,
     IfMatch(precondition): IfMatch,
     JsonValue(body): JsonValue,
@@ -62,7 +62,7 @@ pub(super) async fn replace_data(
 }
 
 pub(super) async fn patch_data(
-    State(state): State<AppState>,
+    State(state): State<SessionApi>,
     Caller(caller): Caller,
     IfMatch(precondition): IfMatch,
     JsonValue(patch): JsonValue,
@@ -75,7 +75,7 @@ pub(super) async fn patch_data(
 }
 
 pub(super) async fn clear_data(
-    State(state): State<AppState>,
+    State(state): State<SessionApi>,
     Caller(caller): Caller,
     IfMatch(precondition): IfMatch,
 ) -> Result<impl IntoResponse, Error> {

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::KeyRing;
+use super::keys::{KeyRing, PublicKeys};
 use crate::domain::{SessionId, Timestamp, UserId};
 use crate::error::Error;
 
@@ -47,10 +47,10 @@ pub struct TokenSigner {
 
 impl TokenSigner {
     pub fn new(ring: &KeyRing, issuer: String, audience: String, lifetime: Duration) -> Self {
-        let key = ring.signing_key();
+        let (kid, key) = ring.signing_key();
         Self {
-            kid: key.jwk.kid.clone(),
-            key: Arc::new(key.encoding.clone()),
+            kid: kid.to_owned(),
+            key: Arc::new(key.clone()),
             issuer,
             audience,
             lifetime,
@@ -89,11 +89,10 @@ impl TokenVerifier {
     /// Allowed clock skew between the instances that sign and verify.
     const LEEWAY_SECONDS: u64 = 5;
 
-    pub fn new(ring: &KeyRing, issuer: &str, audience: &str) -> Self {
-        let keys = ring
-            .keys()
-            .iter()
-            .map(|k| (k.jwk.kid.clone(), k.decoding.clone()))
+    pub fn new(keys: &PublicKeys, issuer: &str, audience: &str) -> Self {
+        let keys = keys
+            .decoding_keys()
+            .map(|(kid, key)| (kid.to_owned(), key.clone()))
             .collect();
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[issuer]);
@@ -141,7 +140,7 @@ mod tests {
     fn signs_tokens_the_verifier_accepts() {
         let ring = ring();
         let signer = TokenSigner::new(&ring, "iss".into(), "aud".into(), Duration::from_secs(900));
-        let verifier = TokenVerifier::new(&ring, "iss", "aud");
+        let verifier = TokenVerifier::new(ring.public_keys(), "iss", "aud");
         let (user, session) = (UserId::new_random(), SessionId::new_random());
         let token = signer.sign(user, session, Timestamp::now()).unwrap();
         let claims = verifier.verify(&token).unwrap();
@@ -161,19 +160,19 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            TokenVerifier::new(&ring, "other", "aud").verify(&token),
+            TokenVerifier::new(ring.public_keys(), "other", "aud").verify(&token),
             Err(AccessTokenError::Invalid)
         );
         assert_eq!(
-            TokenVerifier::new(&ring, "iss", "other").verify(&token),
+            TokenVerifier::new(ring.public_keys(), "iss", "other").verify(&token),
             Err(AccessTokenError::Invalid)
         );
         assert_eq!(
-            TokenVerifier::new(&self::ring(), "iss", "aud").verify(&token),
+            TokenVerifier::new(self::ring().public_keys(), "iss", "aud").verify(&token),
             Err(AccessTokenError::UnknownKey)
         );
         assert_eq!(
-            TokenVerifier::new(&ring, "iss", "aud").verify("not.a.jwt"),
+            TokenVerifier::new(ring.public_keys(), "iss", "aud").verify("not.a.jwt"),
             Err(AccessTokenError::Malformed)
         );
     }
@@ -187,7 +186,7 @@ mod tests {
             .sign(UserId::new_random(), SessionId::new_random(), long_ago)
             .unwrap();
         assert_eq!(
-            TokenVerifier::new(&ring, "iss", "aud").verify(&token),
+            TokenVerifier::new(ring.public_keys(), "iss", "aud").verify(&token),
             Err(AccessTokenError::Expired)
         );
     }

@@ -2,11 +2,13 @@
 //! JWKS, rotating opaque refresh tokens, and account lockout.
 
 mod access_token;
+mod authenticator;
 mod keys;
 mod password_hasher;
 mod service;
 
 pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifier};
-pub use keys::{Jwk, Jwks, KeyError, KeyRing, generate_private_key_pem};
+pub use authenticator::{Authenticated, Authenticator};
+pub use keys::{Jwk, Jwks, KeyError, KeyRing, PublicKeys, generate_private_key_pem};
 pub use password_hasher::PasswordHasher;
-pub use service::{AuthService, AuthSettings, Authenticated, IssuedTokens};
+pub use service::{AuthService, AuthSettings, IssuedTokens};

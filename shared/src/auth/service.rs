@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{PasswordHasher, TokenSigner, TokenVerifier};
+use super::{Authenticated, PasswordHasher, TokenSigner};
 use crate::domain::{
     Admission, Email, LockoutPolicy, Password, RefreshToken, Session, SessionId, SessionPolicy,
     UserId,
@@ -31,15 +31,8 @@ pub struct IssuedTokens {
     pub session_id: SessionId,
 }
 
-/// A caller proven by a valid access token whose session is still active.
-#[derive(Clone, Copy, Debug)]
-pub struct Authenticated {
-    pub user_id: UserId,
-    pub session_id: SessionId,
-}
-
-/// Register, login, refresh, logout and access-token authentication, built only
-/// from ports so every host runs the same flows.
+/// Register, login, refresh and logout, built only from ports so every host runs
+/// the same flows.
 #[derive(Clone)]
 pub struct AuthService {
     users: Arc<dyn UserStore>,
@@ -49,7 +42,6 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     signer: TokenSigner,
-    verifier: TokenVerifier,
     session_policy: SessionPolicy,
     lockout_policy: LockoutPolicy,
 }
@@ -60,7 +52,6 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         hasher: PasswordHasher,
         signer: TokenSigner,
-        verifier: TokenVerifier,
         settings: &AuthSettings,
     ) -> Self {
         Self {
@@ -71,7 +62,6 @@ impl AuthService {
             clock,
             hasher,
             signer,
-            verifier,
             session_policy: settings.session,
             lockout_policy: settings.lockout,
         }
@@ -192,28 +182,6 @@ impl AuthService {
         self.sessions.revoke(caller.session_id).await?;
         tracing::info!(session_id = %caller.session_id, "logged out");
         Ok(())
-    }
-
-    /// Checks the signature and claims, then that the session is still active, so a
-    /// logout or reuse revocation takes effect before the token expires.
-    pub async fn authenticate(&self, bearer: &str) -> Result<Authenticated, Error> {
-        let claims = self.verifier.verify(bearer).map_err(|e| {
-            tracing::info!(reason = %e, "access token refused");
-            Error::Unauthenticated("the access token is invalid or expired")
-        })?;
-        let session = self.sessions.get(claims.sid).await?;
-        match session {
-            Some(s)
-                if s.user_id == claims.sub
-                    && s.is_active(self.clock.now(), &self.session_policy) =>
-            {
-                Ok(Authenticated {
-                    user_id: claims.sub,
-                    session_id: claims.sid,
-                })
-            }
-            _ => Err(Error::Unauthenticated("the session has ended")),
-        }
     }
 
     fn issue(

@@ -5,4 +5,4 @@ mod app;
 #[cfg(feature = "sqlite")]
 pub mod local;
 
-pub use app::build_router;
+pub use app::{auth_part, build_router, discovery_part, sessions_part};
