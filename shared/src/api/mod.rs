@@ -58,25 +58,23 @@ pub enum Part {
     Sessions(SessionApi),
 }
 
-impl Part {
-    /// The paths this part serves, as the infrastructure must route them.
-    pub fn paths(&self) -> &'static [&'static str] {
-        match self {
-            Part::Health => &["/health"],
-            Part::Discovery(_) => &[
-                "/.well-known/openid-configuration",
-                "/.well-known/jwks.json",
-            ],
-            Part::Auth(_) => &[
-                "/auth/register",
-                "/auth/login",
-                "/auth/refresh",
-                "/auth/logout",
-            ],
-            Part::Sessions(_) => &["/session", "/session/data"],
-        }
-    }
+/// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
+pub mod paths {
+    pub const HEALTH: &[&str] = &["/health"];
+    pub const DISCOVERY: &[&str] = &[
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ];
+    pub const AUTH: &[&str] = &[
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+    ];
+    pub const SESSIONS: &[&str] = &["/session", "/session/data"];
+}
 
+impl Part {
     fn into_router(self) -> Router {
         match self {
             Part::Health => Router::new().route("/health", get(discovery_routes::health)),

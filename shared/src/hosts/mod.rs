@@ -2,6 +2,8 @@
 //! and translates its platform's envelopes.
 
 mod app;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "sqlite")]
 pub mod local;
 

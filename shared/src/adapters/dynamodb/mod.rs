@@ -19,7 +19,7 @@ mod sessions;
 mod users;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,10 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 }
 

@@ -19,7 +19,7 @@ fn table_name() -> &'static str {
 
 /// A store on this test process's table, created on first use. Each test gets its
 /// own client because each `#[tokio::test]` has its own runtime.
-pub(super) async fn store() -> DynamoStore {
+pub(crate) async fn store() -> DynamoStore {
     let endpoint = std::env::var("SKIFF_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
         panic!(
             "SKIFF_TEST_AWS_ENDPOINT is unset: run the tests with `make test`, which starts moto"
@@ -51,6 +51,15 @@ pub(super) async fn store() -> DynamoStore {
         );
     }
     DynamoStore::new(client, table_name(), Duration::from_secs(30 * 86_400))
+}
+
+/// The moto server `tests/run` started.
+pub(crate) fn moto_endpoint() -> String {
+    std::env::var("SKIFF_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "SKIFF_TEST_AWS_ENDPOINT is unset: run the tests with `make test`, which starts moto"
+        )
+    })
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {

@@ -1,0 +1,217 @@
+//! Runs every API Gateway v2 fixture in `events/apigw/` through the Router of the
+//! function it belongs to, built exactly as Lambda init builds it, against moto:
+//! DynamoDB table, the signing key in Secrets Manager, the JWKS in SSM.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::{Function, LambdaConfig, build_with};
+use crate::adapters::dynamodb::test_support::{moto_endpoint, store};
+use crate::auth::{KeyRing, generate_private_key_pem};
+use crate::config::{Env, auth_settings};
+
+#[derive(Deserialize)]
+struct Manifest {
+    events: Vec<Fixture>,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    file: String,
+    function: String,
+    status: u16,
+    fresh_login: bool,
+}
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")
+}
+
+async fn moto_sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "skiff-tests"))
+        .load()
+        .await
+}
+
+/// Creates the function's AWS resources in moto and returns its config.
+async fn provision(sdk: &aws_config::SdkConfig) -> LambdaConfig {
+    let table = store().await.table().to_owned();
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let pem = generate_private_key_pem().unwrap();
+    let secret = format!("skiff-test/{unique}/signing-keys");
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(&secret)
+        .secret_string(&pem)
+        .send()
+        .await
+        .unwrap();
+    let jwks = serde_json::to_string(
+        &KeyRing::from_private_pems(&[pem])
+            .unwrap()
+            .public_keys()
+            .jwks(),
+    )
+    .unwrap();
+    let parameter = format!("/skiff-test/{unique}/jwks");
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(&parameter)
+        .value(jwks)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    LambdaConfig {
+        table,
+        auth: auth_settings(
+            &Env::from_lookup(|_| None),
+            "https://abc123.execute-api.us-east-1.amazonaws.com",
+        )
+        .unwrap(),
+        max_body_bytes: LambdaConfig::DEFAULT_MAX_BODY_BYTES,
+        signing_keys_secret: Some(secret),
+        jwks_parameter: Some(parameter),
+    }
+}
+
+async fn invoke(router: &Router, file: &str, vars: &HashMap<&str, String>) -> (u16, Value) {
+    let mut text = std::fs::read_to_string(events_dir().join(file)).unwrap();
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    let request = lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{file} is no API Gateway event: {e}"));
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn every_fixture_gets_its_expected_status_from_its_function() {
+    let sdk = moto_sdk().await;
+    let config = provision(&sdk).await;
+    let mut routers = HashMap::new();
+    for function in Function::ALL {
+        routers.insert(
+            function.name(),
+            build_with(function, &config, &sdk).await.unwrap(),
+        );
+    }
+
+    let manifest: Manifest =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    let mut vars = HashMap::from([(
+        "email",
+        format!("fixture-{}@example.com", uuid::Uuid::new_v4().simple()),
+    )]);
+    let mut failures = Vec::new();
+    for fixture in &manifest.events {
+        if fixture.fresh_login {
+            let (status, tokens) = invoke(&routers["login"], "login/login.json", &vars).await;
+            assert_eq!(status, 200, "fresh login before {}", fixture.file);
+            vars.insert(
+                "access_token",
+                tokens["access_token"].as_str().unwrap().to_owned(),
+            );
+            vars.insert(
+                "refresh_token",
+                tokens["refresh_token"].as_str().unwrap().to_owned(),
+            );
+        }
+        let router = routers
+            .get(fixture.function.as_str())
+            .unwrap_or_else(|| panic!("{}: unknown function {}", fixture.file, fixture.function));
+        let (status, body) = invoke(router, &fixture.file, &vars).await;
+        if status != fixture.status {
+            failures.push(format!(
+                "{}: expected {}, got {status} {body}",
+                fixture.file, fixture.status
+            ));
+        }
+        if fixture.file == "login/login.json" && status == 200 {
+            vars.insert(
+                "access_token",
+                body["access_token"].as_str().unwrap().to_owned(),
+            );
+            vars.insert(
+                "refresh_token",
+                body["refresh_token"].as_str().unwrap().to_owned(),
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "fixtures with the wrong status:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Every event file is in the manifest, every event's path is served by the function
+/// it names, and every path of every function has at least one event.
+#[test]
+fn fixtures_cover_every_route_and_belong_to_their_function() {
+    let manifest: Manifest =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    let listed: BTreeSet<String> = manifest.events.iter().map(|f| f.file.clone()).collect();
+    let mut on_disk = BTreeSet::new();
+    for function in Function::ALL {
+        for entry in std::fs::read_dir(events_dir().join(function.name())).unwrap() {
+            on_disk.insert(format!(
+                "{}/{}",
+                function.name(),
+                entry.unwrap().file_name().to_string_lossy()
+            ));
+        }
+    }
+    assert_eq!(
+        listed, on_disk,
+        "manifest.json and the event files disagree"
+    );
+
+    let mut covered = BTreeSet::new();
+    for fixture in &manifest.events {
+        let event: Value = serde_json::from_str(
+            &std::fs::read_to_string(events_dir().join(&fixture.file)).unwrap(),
+        )
+        .unwrap();
+        let path = event["rawPath"].as_str().unwrap().to_owned();
+        let function = Function::ALL
+            .into_iter()
+            .find(|f| f.name() == fixture.function)
+            .unwrap();
+        if fixture.status != 404 {
+            assert!(
+                function.paths().contains(&path.as_str()),
+                "{}: {path} is not served by {}",
+                fixture.file,
+                fixture.function
+            );
+        }
+        covered.insert(path);
+    }
+    for function in Function::ALL {
+        for path in function.paths() {
+            assert!(
+                covered.contains(path),
+                "no event exercises {path} ({})",
+                function.name()
+            );
+        }
+    }
+}

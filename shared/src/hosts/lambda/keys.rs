@@ -1,0 +1,102 @@
+//! Signing keys on AWS: private keys from Secrets Manager for the function that
+//! signs, the public JWKS from SSM Parameter Store for functions that only verify.
+//! Both are read once, at init.
+
+use serde::Deserialize;
+
+use super::LambdaError;
+use crate::auth::{KeyRing, PublicKeys};
+
+/// The secret's value: one PEM, or `{"keys": [pem, …]}` oldest first (the last signs).
+#[derive(Deserialize)]
+struct KeyList {
+    keys: Vec<String>,
+}
+
+pub(super) fn parse_private_key_secret(secret: &str) -> Result<KeyRing, LambdaError> {
+    let trimmed = secret.trim_start();
+    let pems = if trimmed.starts_with('{') {
+        serde_json::from_str::<KeyList>(trimmed)
+            .map_err(|e| {
+                LambdaError::Keys(format!(
+                    "the signing-keys secret is not {{\"keys\": [pem, ...]}}: {e}"
+                ))
+            })?
+            .keys
+    } else {
+        vec![secret.to_owned()]
+    };
+    KeyRing::from_private_pems(&pems).map_err(|e| LambdaError::Keys(e.to_string()))
+}
+
+pub(super) async fn load_private_keys(
+    sdk: &aws_config::SdkConfig,
+    secret_id: &str,
+) -> Result<KeyRing, LambdaError> {
+    let output = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| {
+            LambdaError::Aws(format!(
+                "read secret {secret_id}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            ))
+        })?;
+    let secret = output
+        .secret_string()
+        .ok_or_else(|| LambdaError::Keys(format!("secret {secret_id} has no string value")))?;
+    parse_private_key_secret(secret)
+}
+
+pub(super) async fn load_public_keys(
+    sdk: &aws_config::SdkConfig,
+    parameter: &str,
+) -> Result<PublicKeys, LambdaError> {
+    let output = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(parameter)
+        .send()
+        .await
+        .map_err(|e| {
+            LambdaError::Aws(format!(
+                "read parameter {parameter}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            ))
+        })?;
+    let value = output
+        .parameter()
+        .and_then(|p| p.value())
+        .ok_or_else(|| LambdaError::Keys(format!("parameter {parameter} has no value")))?;
+    PublicKeys::from_jwks_json(value)
+        .map_err(|e| LambdaError::Keys(format!("parameter {parameter}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::generate_private_key_pem;
+
+    #[test]
+    fn accepts_one_pem_or_a_list_oldest_first() {
+        let old = generate_private_key_pem().unwrap();
+        let new = generate_private_key_pem().unwrap();
+        let single = parse_private_key_secret(&new).unwrap();
+        let list = serde_json::json!({ "keys": [old, new] }).to_string();
+        let ring = parse_private_key_secret(&list).unwrap();
+        assert_eq!(ring.public_keys().jwks().keys.len(), 2);
+        assert_eq!(
+            ring.public_keys().jwks().keys[0].kid,
+            single.public_keys().jwks().keys[0].kid,
+            "the last key of the list signs"
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_secrets() {
+        assert!(parse_private_key_secret("{\"keys\": 3}").is_err());
+        assert!(parse_private_key_secret("{\"keys\": []}").is_err());
+        assert!(parse_private_key_secret("not a pem").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! The AWS Lambda host: API Gateway HTTP API (payload v2) events in, the shared
+//! Router's responses out. Each function serves its parts of the contract; clients,
+//! keys and services are built once per execution environment, at init.
+
+mod config;
+#[cfg(test)]
+mod fixture_tests;
+mod keys;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use lambda_http::RequestExt;
+
+pub use config::LambdaConfig;
+
+use crate::adapters::dynamodb::DynamoStore;
+use crate::api::{self, HttpLimits, Part};
+use crate::hosts::{auth_part, discovery_part, sessions_part};
+use crate::ports::Stores;
+
+/// The Lambda functions Skiff ships, each with its share of the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `/auth/*` and `/.well-known/*`; reads the private signing keys.
+    Login,
+    /// `/session`, `/session/data` and `/health`; public keys only.
+    Session,
+}
+
+impl Function {
+    pub const ALL: [Function; 2] = [Function::Login, Function::Session];
+
+    /// The binary's name (also its folder under `functions/`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Login => "login",
+            Function::Session => "session",
+        }
+    }
+
+    /// Every path this function serves; API Gateway must route exactly these to it.
+    pub fn paths(self) -> Vec<&'static str> {
+        let groups: &[&[&str]] = match self {
+            Function::Login => &[api::paths::DISCOVERY, api::paths::AUTH],
+            Function::Session => &[api::paths::HEALTH, api::paths::SESSIONS],
+        };
+        groups.iter().flat_map(|g| g.iter().copied()).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("signing keys: {0}")]
+    Keys(String),
+    #[error("AWS: {0}")]
+    Aws(String),
+    #[error(transparent)]
+    App(#[from] crate::Error),
+}
+
+/// Builds the function's Router from the environment: config, SDK clients, keys.
+pub async fn build(function: Function) -> Result<Router, LambdaError> {
+    let config = LambdaConfig::from_env()?;
+    let sdk = aws_config::load_from_env().await;
+    build_with(function, &config, &sdk).await
+}
+
+/// [`build`] with explicit config and SDK settings (tests point these at moto).
+pub async fn build_with(
+    function: Function,
+    config: &LambdaConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.table.as_str(),
+        config.auth.session.absolute_lifetime,
+    );
+    warm_up(&store).await;
+    let stores = Stores::from_one(store);
+    let parts: Vec<Part> = match function {
+        Function::Login => {
+            let secret = config
+                .signing_keys_secret
+                .as_deref()
+                .ok_or_else(|| missing("SKIFF_SIGNING_KEYS_SECRET"))?;
+            let keys = keys::load_private_keys(sdk, secret).await?;
+            vec![
+                discovery_part(keys.public_keys(), &config.auth),
+                auth_part(&stores, &keys, &config.auth)?,
+            ]
+        }
+        Function::Session => {
+            let parameter = config
+                .jwks_parameter
+                .as_deref()
+                .ok_or_else(|| missing("SKIFF_JWKS_PARAMETER"))?;
+            let keys = keys::load_public_keys(sdk, parameter).await?;
+            vec![Part::Health, sessions_part(&stores, &keys, &config.auth)]
+        }
+    };
+    let limits = HttpLimits {
+        max_body_bytes: config.max_body_bytes,
+    };
+    Ok(api::router(parts, limits).layer(axum::middleware::map_request(request_id_from_lambda)))
+}
+
+fn missing(name: &'static str) -> LambdaError {
+    LambdaError::Config(crate::config::ConfigError {
+        name,
+        value: String::new(),
+        reason: "is required by this function".into(),
+    })
+}
+
+/// The entry point of every Lambda binary: JSON logs, init, then the runtime loop.
+/// An init failure is logged and returned, so Lambda reports an init error.
+pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
+    // `lambda_http::Error` is `Box<dyn Error + Send + Sync>`, so binaries need no lambda_http import.
+    crate::telemetry::init();
+    let router = build(function).await.inspect_err(|e| {
+        tracing::error!(error = %e, ?function, "init failed");
+    })?;
+    lambda_http::run(router).await
+}
+
+/// One cheap read during init opens the DynamoDB connection (DNS, TCP, TLS), so the
+/// first request does not pay the handshake. The trade-off: init takes one round trip
+/// longer, and a read capacity unit is spent per cold start. A failure here only
+/// logs: the function still starts, and requests report the backend as unavailable.
+async fn warm_up(store: &DynamoStore) {
+    let read = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S("WARMUP".into()))
+        .key("sk", AttributeValue::S("WARMUP".into()))
+        .send();
+    match tokio::time::timeout(Duration::from_secs(2), read).await {
+        Ok(Ok(_)) => tracing::debug!("dynamodb connection warmed"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "dynamodb warm-up failed")
+        }
+        Err(_) => tracing::warn!("dynamodb warm-up timed out"),
+    }
+}
+
+/// Uses the Lambda request id as `x-request-id` when the caller sent none, so log
+/// lines join up with CloudWatch's REPORT lines.
+async fn request_id_from_lambda(mut request: Request) -> Request {
+    if !request.headers().contains_key("x-request-id")
+        && let Some(id) = request
+            .lambda_context_ref()
+            .and_then(|context| HeaderValue::from_str(&context.request_id).ok())
+    {
+        request.headers_mut().insert("x-request-id", id);
+    }
+    request
+}
