@@ -6,6 +6,8 @@ mod config;
 #[cfg(test)]
 mod fixture_tests;
 mod keys;
+#[cfg(test)]
+mod template_tests;
 
 use std::time::Duration;
 
@@ -39,6 +41,14 @@ impl Function {
         match self {
             Function::Login => "login",
             Function::Session => "session",
+        }
+    }
+
+    /// The variable naming where this function's keys come from.
+    pub fn key_variable(self) -> &'static str {
+        match self {
+            Function::Login => "SKIFF_SIGNING_KEYS_SECRET",
+            Function::Session => "SKIFF_JWKS_PARAMETER",
         }
     }
 
@@ -89,7 +99,7 @@ pub async fn build_with(
             let secret = config
                 .signing_keys_secret
                 .as_deref()
-                .ok_or_else(|| missing("SKIFF_SIGNING_KEYS_SECRET"))?;
+                .ok_or_else(|| missing(function.key_variable()))?;
             let keys = keys::load_private_keys(sdk, secret).await?;
             vec![
                 discovery_part(keys.public_keys(), &config.auth),
@@ -100,7 +110,7 @@ pub async fn build_with(
             let parameter = config
                 .jwks_parameter
                 .as_deref()
-                .ok_or_else(|| missing("SKIFF_JWKS_PARAMETER"))?;
+                .ok_or_else(|| missing(function.key_variable()))?;
             let keys = keys::load_public_keys(sdk, parameter).await?;
             vec![Part::Health, sessions_part(&stores, &keys, &config.auth)]
         }

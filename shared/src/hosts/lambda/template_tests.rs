@@ -1,0 +1,265 @@
+//! What cfn-lint and `sam validate` miss: references inside function properties that
+//! point nowhere, variables the code does not read, and routes that reach the wrong
+//! function. `tests/run` decodes `infra/template.yaml` (with cfn-lint's own decoder,
+//! so `!Ref` and friends become `{"Ref": …}`) into `SKIFF_TEST_TEMPLATE_JSON`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{Function, LambdaConfig};
+use crate::config::Env;
+
+const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::NotificationARNs",
+    "AWS::NoValue",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+];
+
+fn template() -> Value {
+    let path = std::env::var("SKIFF_TEST_TEMPLATE_JSON").unwrap_or_else(|_| {
+        panic!("SKIFF_TEST_TEMPLATE_JSON is unset: run the tests with `make test`")
+    });
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The names `${Name}` / `${Name.Attr}` in an `Fn::Sub` string refers to.
+fn sub_names(text: &str) -> Vec<String> {
+    text.split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}'))
+        .map(|(inner, _)| inner.split('.').next().unwrap_or(inner).to_owned())
+        .filter(|name| !name.starts_with('!'))
+        .collect()
+}
+
+/// Every logical name referenced anywhere below `value`.
+fn references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("Ref", Value::String(name)) => found.push(name.clone()),
+                    ("Fn::GetAtt", Value::Array(parts)) => {
+                        found.extend(parts.first().and_then(Value::as_str).map(String::from));
+                    }
+                    ("Fn::Sub", Value::String(text)) => found.extend(sub_names(text)),
+                    ("Fn::Sub", Value::Array(parts)) => {
+                        let locals: BTreeSet<String> = parts
+                            .get(1)
+                            .and_then(Value::as_object)
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default();
+                        let text = parts.first().and_then(Value::as_str).unwrap_or_default();
+                        found.extend(sub_names(text).into_iter().filter(|n| !locals.contains(n)));
+                        references(&Value::Array(parts[1..].to_vec()), found);
+                    }
+                    _ => references(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+/// The variable names the Lambda config parser reads, recorded rather than listed.
+fn variables_the_code_reads() -> BTreeSet<String> {
+    let seen = Mutex::new(BTreeSet::new());
+    let env = Env::from_lookup(|name: &str| {
+        seen.lock().unwrap().insert(name.to_owned());
+        match name {
+            "SKIFF_ISSUER" => Some("https://api.example.com".to_owned()),
+            "SKIFF_TABLE" => Some("table".to_owned()),
+            _ => None,
+        }
+    });
+    LambdaConfig::from(&env).unwrap();
+    let mut names = seen.into_inner().unwrap();
+    // Read by `telemetry::init` straight from the process environment.
+    names.insert("SKIFF_LOG".to_owned());
+    names
+}
+
+fn function_of(resource: &Value) -> Option<Function> {
+    let binary = resource
+        .pointer("/Metadata/BuildProperties/Binary")?
+        .as_str()?;
+    Function::ALL.into_iter().find(|f| f.name() == binary)
+}
+
+/// Everything wrong with the template, one line per problem.
+fn problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let parameters = template["Parameters"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let known = |name: &str| {
+        resources.contains_key(name)
+            || parameters.contains_key(name)
+            || PSEUDO_PARAMETERS.contains(&name)
+    };
+
+    let readable = variables_the_code_reads();
+    let mut functions = BTreeMap::new();
+    for (logical, resource) in &resources {
+        let mut found = Vec::new();
+        references(resource, &mut found);
+        for name in found.iter().filter(|n| !known(n)) {
+            problems.push(format!(
+                "{logical} references {name}, which is neither a resource nor a parameter"
+            ));
+        }
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let Some(function) = function_of(resource) else {
+            problems.push(format!("{logical} builds no Skiff function binary"));
+            continue;
+        };
+        functions.insert(logical.clone(), function);
+        let variables = resource
+            .pointer("/Properties/Environment/Variables")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for name in variables.keys().filter(|n| !readable.contains(*n)) {
+            problems.push(format!(
+                "{logical} sets {name}, which the function never reads"
+            ));
+        }
+        for name in ["SKIFF_TABLE", "SKIFF_ISSUER", function.key_variable()] {
+            if !variables.contains_key(name) {
+                problems.push(format!(
+                    "{logical} does not set {name}, which {} requires",
+                    function.name()
+                ));
+            }
+        }
+    }
+
+    // Route → integration → function, compared with what each function serves.
+    let mut routed: BTreeMap<String, Function> = BTreeMap::new();
+    for (logical, resource) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
+    {
+        let key = resource
+            .pointer("/Properties/RouteKey")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let target = resource
+            .pointer("/Properties/Target/Fn::Sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let integration = sub_names(target).into_iter().next().unwrap_or_default();
+        let function = resources
+            .get(&integration)
+            .and_then(|i| i.pointer("/Properties/IntegrationUri/Fn::GetAtt/0"))
+            .and_then(Value::as_str)
+            .and_then(|f| functions.get(f).copied());
+        let Some(function) = function else {
+            problems.push(format!("{logical} ({key}) does not reach a Skiff function"));
+            continue;
+        };
+        let path = key.split_once(' ').map_or(key, |(_, path)| path);
+        if path != "$default" && !function.paths().contains(&path) {
+            problems.push(format!(
+                "{logical} sends {path} to {}, which does not serve it",
+                function.name()
+            ));
+        }
+        routed.insert(path.to_owned(), function);
+    }
+    for function in Function::ALL {
+        for path in function.paths() {
+            if routed.get(path) != Some(&function) {
+                problems.push(format!(
+                    "{path} is served by {} but not routed to it",
+                    function.name()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_template_is_consistent_with_the_functions() {
+    let problems = problems(&template());
+    assert!(
+        problems.is_empty(),
+        "infra/template.yaml:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The check catches what the linters let through.
+#[test]
+fn broken_references_variables_and_routes_are_caught() {
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut t = template();
+        edit(&mut t);
+        problems(&t)
+    };
+    let p = broken(&|t| {
+        t["Resources"]["LoginFunction"]["Properties"]["Environment"]["Variables"]["SKIFF_TABLE"] =
+            serde_json::json!({"Ref": "Tabel"});
+    });
+    assert!(p.iter().any(|p| p.contains("references Tabel")), "{p:?}");
+
+    let p = broken(&|t| {
+        t["Resources"]["SessionFunction"]["Properties"]["Policies"][0]["Statement"][0]["Resource"] =
+            serde_json::json!({"Fn::GetAtt": ["Tabel", "Arn"]});
+    });
+    assert!(p.iter().any(|p| p.contains("references Tabel")), "{p:?}");
+
+    let p = broken(&|t| {
+        t["Resources"]["LoginFunction"]["Properties"]["Environment"]["Variables"]["SKIFF_ISSUER"] =
+            serde_json::json!({"Fn::Sub": "https://${HtpApi}.example.com"});
+    });
+    assert!(p.iter().any(|p| p.contains("references HtpApi")), "{p:?}");
+
+    let p = broken(&|t| {
+        let vars = t["Resources"]["SessionFunction"]["Properties"]["Environment"]["Variables"]
+            .as_object_mut()
+            .unwrap();
+        vars.remove("SKIFF_JWKS_PARAMETER");
+        vars.insert("SKIFF_JWKS_PARAM".into(), serde_json::json!("x"));
+    });
+    assert!(
+        p.iter()
+            .any(|p| p.contains("SKIFF_JWKS_PARAM, which the function never reads")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.contains("does not set SKIFF_JWKS_PARAMETER")),
+        "{p:?}"
+    );
+
+    let p = broken(&|t| {
+        t["Resources"]["RouteSessionData"]["Properties"]["Target"] =
+            serde_json::json!({"Fn::Sub": "integrations/${LoginIntegration}"});
+    });
+    assert!(
+        p.iter().any(|p| p.contains("sends /session/data to login")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|p| p.contains("/session/data is served by session but not routed")),
+        "{p:?}"
+    );
+}
