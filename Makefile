@@ -1,5 +1,5 @@
 # Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
-.PHONY: help dev test fmt lint check release clean
+.PHONY: help dev test fmt lint check release package aws-local clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,6 +21,12 @@ check: lint test ## What CI runs
 
 release: ## Optimised, stripped local server in target/release/skiff-local
 	cargo build --locked --release -p skiff-local
+
+package: ## Release zips of the Lambda functions (cargo lambda), sizes printed
+	bash infra/package
+
+aws-local: ## Emulated AWS: moto + the real Lambda functions under cargo lambda watch (SKIFF_LISTEN, default 127.0.0.1:9000)
+	bash infra/aws-local
 
 clean: ## Remove build output (keeps .skiff-data)
 	cargo clean

@@ -1,8 +1,6 @@
 //! The session Lambda function; its routes and init live in `skiff::hosts::lambda`.
 
-use skiff::hosts::lambda::{Function, run};
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    run(Function::Session).await
+    skiff::hosts::lambda::run_session().await
 }

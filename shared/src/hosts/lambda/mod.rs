@@ -74,51 +74,68 @@ pub enum LambdaError {
     App(#[from] crate::Error),
 }
 
-/// Builds the function's Router from the environment: config, SDK clients, keys.
-pub async fn build(function: Function) -> Result<Router, LambdaError> {
-    let config = LambdaConfig::from_env()?;
-    let sdk = aws_config::load_from_env().await;
-    build_with(function, &config, &sdk).await
-}
-
-/// [`build`] with explicit config and SDK settings (tests point these at moto).
+/// Builds a function's Router with explicit config and SDK settings (the binaries use
+/// `run_login` / `run_session`; tests point these settings at moto).
 pub async fn build_with(
     function: Function,
     config: &LambdaConfig,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Router, LambdaError> {
+    match function {
+        Function::Login => build_login(config, sdk).await,
+        Function::Session => build_session(config, sdk).await,
+    }
+}
+
+/// Separate builders (and entry points) per function, so each binary references
+/// only its own clients and LTO drops the rest: no SSM client in login, no Secrets
+/// Manager client or password hasher in session.
+async fn build_login(
+    config: &LambdaConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let stores = stores(config, sdk).await;
+    let secret = config
+        .signing_keys_secret
+        .as_deref()
+        .ok_or_else(|| missing(Function::Login.key_variable()))?;
+    let keys = keys::load_private_keys(sdk, secret).await?;
+    let parts = vec![
+        discovery_part(keys.public_keys(), &config.auth),
+        auth_part(&stores, &keys, &config.auth)?,
+    ];
+    Ok(finish(parts, config))
+}
+
+async fn build_session(
+    config: &LambdaConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let stores = stores(config, sdk).await;
+    let parameter = config
+        .jwks_parameter
+        .as_deref()
+        .ok_or_else(|| missing(Function::Session.key_variable()))?;
+    let keys = keys::load_public_keys(sdk, parameter).await?;
+    let parts = vec![Part::Health, sessions_part(&stores, &keys, &config.auth)];
+    Ok(finish(parts, config))
+}
+
+async fn stores(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Stores {
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table.as_str(),
         config.auth.session.absolute_lifetime,
     );
     warm_up(&store).await;
-    let stores = Stores::from_one(store);
-    let parts: Vec<Part> = match function {
-        Function::Login => {
-            let secret = config
-                .signing_keys_secret
-                .as_deref()
-                .ok_or_else(|| missing(function.key_variable()))?;
-            let keys = keys::load_private_keys(sdk, secret).await?;
-            vec![
-                discovery_part(keys.public_keys(), &config.auth),
-                auth_part(&stores, &keys, &config.auth)?,
-            ]
-        }
-        Function::Session => {
-            let parameter = config
-                .jwks_parameter
-                .as_deref()
-                .ok_or_else(|| missing(function.key_variable()))?;
-            let keys = keys::load_public_keys(sdk, parameter).await?;
-            vec![Part::Health, sessions_part(&stores, &keys, &config.auth)]
-        }
-    };
+    Stores::from_one(store)
+}
+
+fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {
     let limits = HttpLimits {
         max_body_bytes: config.max_body_bytes,
     };
-    Ok(api::router(parts, limits).layer(axum::middleware::map_request(request_id_from_lambda)))
+    api::router(parts, limits).layer(axum::middleware::map_request(request_id_from_lambda))
 }
 
 fn missing(name: &'static str) -> LambdaError {
@@ -129,14 +146,30 @@ fn missing(name: &'static str) -> LambdaError {
     })
 }
 
-/// The entry point of every Lambda binary: JSON logs, init, then the runtime loop.
-/// An init failure is logged and returned, so Lambda reports an init error.
-pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
-    // `lambda_http::Error` is `Box<dyn Error + Send + Sync>`, so binaries need no lambda_http import.
+/// The login binary's entry point.
+pub async fn run_login() -> Result<(), lambda_http::Error> {
+    serve(Function::Login, build_login).await
+}
+
+/// The session binary's entry point.
+pub async fn run_session() -> Result<(), lambda_http::Error> {
+    serve(Function::Session, build_session).await
+}
+
+/// JSON logs, init, then the runtime loop. An init failure is logged and returned,
+/// so Lambda reports an init error. `lambda_http::Error` is
+/// `Box<dyn Error + Send + Sync>`, so binaries need no lambda_http import.
+async fn serve(
+    function: Function,
+    build: impl AsyncFnOnce(&LambdaConfig, &aws_config::SdkConfig) -> Result<Router, LambdaError>,
+) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let router = build(function).await.inspect_err(|e| {
-        tracing::error!(error = %e, ?function, "init failed");
-    })?;
+    let config = LambdaConfig::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
+    let sdk = aws_config::load_from_env().await;
+    let router = build(&config, &sdk)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
     lambda_http::run(router).await
 }
 

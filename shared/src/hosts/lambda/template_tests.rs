@@ -94,6 +94,30 @@ fn function_of(resource: &Value) -> Option<Function> {
     Function::ALL.into_iter().find(|f| f.name() == binary)
 }
 
+/// The path → function routes API Gateway gets from the template.
+fn template_routes(template: &Value) -> BTreeMap<String, String> {
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .filter_map(|route| {
+            let key = route.pointer("/Properties/RouteKey")?.as_str()?;
+            let target = route.pointer("/Properties/Target/Fn::Sub")?.as_str()?;
+            let integration = sub_names(target).into_iter().next()?;
+            let function = resources
+                .get(&integration)?
+                .pointer("/Properties/IntegrationUri/Fn::GetAtt/0")?
+                .as_str()?;
+            let binary = function_of(resources.get(function)?)?;
+            let path = key.split_once(' ').map_or(key, |(_, path)| path);
+            Some((path.to_owned(), binary.name().to_owned()))
+        })
+        .collect()
+}
+
 /// Everything wrong with the template, one line per problem.
 fn problems(template: &Value) -> Vec<String> {
     let mut problems = Vec::new();
@@ -262,4 +286,34 @@ fn broken_references_variables_and_routes_are_caught() {
             .any(|p| p.contains("/session/data is served by session but not routed")),
         "{p:?}"
     );
+}
+
+/// `cargo lambda watch` (emulated-AWS mode) must route exactly as API Gateway does:
+/// the workspace router in Cargo.toml equals the template's routes, with the
+/// catch-all `/{*path}` standing for API Gateway's `$default`.
+#[test]
+fn the_watch_router_mirrors_the_template() {
+    let manifest: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let router: BTreeMap<String, String> =
+        manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+            .as_table()
+            .expect("[workspace.metadata.lambda.watch.router]")
+            .iter()
+            .map(|(path, function)| {
+                let path = if path == "/{*path}" {
+                    "$default"
+                } else {
+                    path.as_str()
+                };
+                (
+                    path.to_owned(),
+                    function.as_str().expect("one function per path").to_owned(),
+                )
+            })
+            .collect();
+    assert_eq!(router, template_routes(&template()));
 }

@@ -1,0 +1,93 @@
+# Sourced by tests/run, infra/aws-local and infra/package: installs the pinned
+# tools they need from PyPI into venvs under target/ (kept between runs), and
+# starts peers on free loopback ports. Nothing here downloads from anywhere else.
+
+MOTO_VERSION="5.2.5"
+CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
+CARGO_LAMBDA_VERSION="1.9.2"
+
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+tools_dir="$target_dir/test-tools"
+mkdir -p "$tools_dir"
+# SAM CLI must never try to send telemetry: the network here reaches registries only.
+export SAM_CLI_TELEMETRY=0
+
+# ensure_venv DIR CHECK_PYTHON PACKAGE...: (re)creates DIR unless CHECK_PYTHON passes in it.
+ensure_venv() {
+  local dir="$1" check="$2"
+  shift 2
+  if ! "$dir/bin/python" -c "$check" 2>/dev/null; then
+    echo "== installing $* into $dir"
+    python3 -m venv "$dir"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+  fi
+}
+
+pinned() { # a python check that each NAME==VERSION is installed
+  local checks=""
+  for spec in "$@"; do checks="$checks assert m.version('${spec%%==*}') == '${spec##*==}';"; done
+  echo "import importlib.metadata as m;$checks"
+}
+
+ensure_moto() {
+  moto_venv="$tools_dir/venv"
+  ensure_venv "$moto_venv" "$(pinned "moto==$MOTO_VERSION"); import flask" "moto[server]==$MOTO_VERSION"
+}
+
+ensure_infra_tools() {
+  infra_venv="$tools_dir/infra-venv"
+  ensure_venv "$infra_venv" "$(pinned "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION")" \
+    "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
+}
+
+ensure_cargo_lambda() {
+  lambda_venv="$tools_dir/lambda-venv"
+  ensure_venv "$lambda_venv" "$(pinned "cargo-lambda==$CARGO_LAMBDA_VERSION")" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  export PATH="$lambda_venv/bin:$PATH"
+}
+
+# A free loopback port, chosen by the kernel.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Polls an HTTP URL until it answers (any status) or TIMEOUT seconds pass.
+wait_for_http() {
+  python3 - "$1" "${2:-30}" <<'PY'
+import sys, time, urllib.request, urllib.error
+url, limit = sys.argv[1], float(sys.argv[2])
+deadline = time.time() + limit
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(f"{url} did not answer within {limit:.0f} s")
+PY
+}
+
+# Decodes infra/template.yaml (intrinsics as {"Ref": ...}) with cfn-lint's own decoder.
+decode_template() {
+  "$infra_venv/bin/python" - infra/template.yaml "$1" <<'PY'
+import json, sys
+from cfnlint.decode import decode
+template, errors = decode(sys.argv[1])
+if errors:
+    sys.exit(f"cannot decode {sys.argv[1]}: {errors}")
+json.dump(template, open(sys.argv[2], "w"))
+PY
+}
+
+# Starts moto on a free port; sets MOTO_URL and appends its pid to `pids`.
+start_moto() {
+  local port
+  port="$(free_port)"
+  "$moto_venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" > "$tools_dir/moto-$port.log" 2>&1 &
+  pids+=("$!")
+  MOTO_URL="http://127.0.0.1:$port"
+  wait_for_http "$MOTO_URL/moto-api/"
+}
