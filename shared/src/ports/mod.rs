@@ -2,6 +2,8 @@
 //! Azure Table) implements these; the HTTP API is built from nothing else.
 
 mod clock;
+#[cfg(test)]
+pub(crate) mod conformance;
 mod lockouts;
 mod refresh_tokens;
 mod sessions;

@@ -21,6 +21,9 @@ mod users;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+#[cfg(test)]
+crate::ports::conformance::conformance_tests!(test_support::store().await);
+
 use std::sync::Arc;
 use std::time::Duration;
 

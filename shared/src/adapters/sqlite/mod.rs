@@ -102,6 +102,9 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 #[cfg(test)]
+crate::ports::conformance::conformance_tests!(SqliteStore::open_in_memory().unwrap());
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,348 @@
+//! The behaviour every backend must show, written once and run against each adapter
+//! (SQLite, DynamoDB, and the ones to come). Ids, emails and keys are random, so
+//! tests may share one database.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{
+    CreateUserError, LockoutStore, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
+    SessionStore, SessionWrite, User, UserStore,
+};
+use crate::domain::{
+    Admission, Email, LockoutPolicy, RefreshToken, Session, SessionData, SessionId, Timestamp,
+    UserId, Version,
+};
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(millis)
+}
+
+fn data(value: serde_json::Value) -> SessionData {
+    SessionData::parse(value).unwrap()
+}
+
+fn new_session() -> Session {
+    Session::start(SessionId::new_random(), UserId::new_random(), at(1_000))
+}
+
+fn unique_email() -> String {
+    format!("{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+fn user(email: &str) -> User {
+    User {
+        id: UserId::new_random(),
+        email: Email::parse(email).unwrap(),
+        password_hash: "$argon2id$fake".into(),
+        created_at: at(1_000),
+    }
+}
+
+pub(crate) async fn emails_are_unique_and_users_found_both_ways(store: &impl UserStore) {
+    let email = unique_email();
+    let alice = user(&email);
+    store.create(&alice).await.unwrap();
+    assert!(matches!(
+        store.create(&user(&email.to_uppercase())).await,
+        Err(CreateUserError::EmailTaken)
+    ));
+    let by_email = store.find_by_email(&alice.email).await.unwrap().unwrap();
+    assert_eq!(
+        (by_email.id, by_email.created_at),
+        (alice.id, alice.created_at)
+    );
+    assert_eq!(by_email.password_hash, alice.password_hash);
+    assert_eq!(
+        store.find_by_id(alice.id).await.unwrap().unwrap().email,
+        alice.email
+    );
+    assert!(
+        store
+            .find_by_id(UserId::new_random())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_by_email(&Email::parse(&unique_email()).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub(crate) async fn sessions_round_trip_and_write_only_on_their_version(store: &impl SessionStore) {
+    let session = new_session();
+    store.create(&session).await.unwrap();
+    assert_eq!(store.get(session.id).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.get(SessionId::new_random()).await.unwrap(), None);
+
+    let now = at(5_000);
+    let SessionWrite::Written(v2) = store
+        .write_data(
+            session.id,
+            Version::INITIAL,
+            &data(json!({"a": {"b": [1, 2]}})),
+            now,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("the first write must succeed");
+    };
+    assert_eq!((v2.version, v2.last_extended_at), (Version::new(2), now));
+    assert_eq!(v2.data, data(json!({"a": {"b": [1, 2]}})));
+    assert_eq!(store.get(session.id).await.unwrap(), Some(v2));
+    let stale = store
+        .write_data(session.id, Version::INITIAL, &data(json!({"b": 2})), now)
+        .await;
+    assert!(matches!(stale.unwrap(), SessionWrite::Conflict));
+    let missing = store
+        .write_data(
+            SessionId::new_random(),
+            Version::INITIAL,
+            &data(json!({})),
+            now,
+        )
+        .await;
+    assert!(matches!(missing.unwrap(), SessionWrite::Conflict));
+    assert_eq!(
+        store.get(session.id).await.unwrap().unwrap().data,
+        data(json!({"a": {"b": [1, 2]}}))
+    );
+}
+
+pub(crate) async fn revocation_blocks_writes_and_extension_only_moves_forward(
+    store: &impl SessionStore,
+) {
+    let session = new_session();
+    store.create(&session).await.unwrap();
+    store.extend(session.id, at(9_000)).await.unwrap();
+    store.extend(session.id, at(3_000)).await.unwrap();
+    store
+        .extend(SessionId::new_random(), at(3_000))
+        .await
+        .unwrap();
+    let stored = store.get(session.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.last_extended_at, stored.version),
+        (at(9_000), Version::INITIAL)
+    );
+
+    store.revoke(session.id).await.unwrap();
+    store.revoke(session.id).await.unwrap();
+    store.revoke(SessionId::new_random()).await.unwrap();
+    assert!(store.get(session.id).await.unwrap().unwrap().revoked);
+    let write = store
+        .write_data(session.id, Version::INITIAL, &data(json!({})), at(10_000))
+        .await;
+    assert!(matches!(write.unwrap(), SessionWrite::Conflict));
+}
+
+pub(crate) async fn concurrent_writers_on_one_version_have_one_winner<S>(store: S)
+where
+    S: SessionStore + Clone + 'static,
+{
+    let session = new_session();
+    store.create(&session).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write_data(
+                        session.id,
+                        Version::INITIAL,
+                        &data(json!({ "writer": i })),
+                        at(2_000),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(matches!(task.await.unwrap(), SessionWrite::Written(_)));
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(
+        store.get(session.id).await.unwrap().unwrap().version,
+        Version::new(2)
+    );
+}
+
+fn token_record() -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: RefreshToken::generate().hash(),
+        session_id: SessionId::new_random(),
+        user_id: UserId::new_random(),
+        issued_at: at(1_000),
+        spent_at: None,
+    }
+}
+
+fn successor(of: &RefreshTokenRecord) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: RefreshToken::generate().hash(),
+        ..of.clone()
+    }
+}
+
+pub(crate) async fn rotation_spends_a_token_exactly_once(store: &impl RefreshTokenStore) {
+    let first = token_record();
+    store.insert(&first).await.unwrap();
+    assert_eq!(store.find(&first.hash).await.unwrap(), Some(first.clone()));
+
+    let second = successor(&first);
+    let now = at(2_000);
+    assert_eq!(
+        store.rotate(&first.hash, &second, now).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        store.find(&first.hash).await.unwrap().unwrap().spent_at,
+        Some(now)
+    );
+    assert_eq!(store.find(&second.hash).await.unwrap(), Some(second));
+
+    let third = successor(&first);
+    assert_eq!(
+        store.rotate(&first.hash, &third, now).await.unwrap(),
+        RotateOutcome::AlreadySpent
+    );
+    assert_eq!(
+        store.find(&third.hash).await.unwrap(),
+        None,
+        "a lost race inserts nothing"
+    );
+
+    let unknown = RefreshToken::generate().hash();
+    let orphan = successor(&first);
+    assert_eq!(
+        store.rotate(&unknown, &orphan, now).await.unwrap(),
+        RotateOutcome::AlreadySpent
+    );
+    assert_eq!(store.find(&orphan.hash).await.unwrap(), None);
+}
+
+pub(crate) async fn concurrent_rotations_have_one_winner<S>(store: S)
+where
+    S: RefreshTokenStore + Clone + 'static,
+{
+    let first = token_record();
+    store.insert(&first).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let old = first.hash.clone();
+            let next = successor(&first);
+            tokio::spawn(async move { store.rotate(&old, &next, at(3_000)).await.unwrap() })
+        })
+        .collect();
+    let mut rotated = 0;
+    for task in tasks {
+        rotated += usize::from(task.await.unwrap() == RotateOutcome::Rotated);
+    }
+    assert_eq!(rotated, 1);
+}
+
+const LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 3,
+    window: Duration::from_secs(60),
+    duration: Duration::from_secs(30),
+};
+
+pub(crate) async fn lockout_admits_up_to_the_limit_and_clear_resets(store: &impl LockoutStore) {
+    let login = unique_email();
+    let other = unique_email();
+    let now = at(10_000);
+    for _ in 0..LOCKOUT.max_failures {
+        assert_eq!(
+            store.admit(&login, now, &LOCKOUT).await.unwrap(),
+            Admission::Admitted
+        );
+    }
+    assert_eq!(
+        store.admit(&login, now, &LOCKOUT).await.unwrap(),
+        Admission::Locked {
+            retry_after: LOCKOUT.duration
+        }
+    );
+    assert_eq!(
+        store.admit(&other, now, &LOCKOUT).await.unwrap(),
+        Admission::Admitted
+    );
+    store.clear(&login).await.unwrap();
+    assert_eq!(
+        store.admit(&login, now, &LOCKOUT).await.unwrap(),
+        Admission::Admitted
+    );
+}
+
+pub(crate) async fn concurrent_attempts_never_exceed_the_limit<S>(store: S)
+where
+    S: LockoutStore + Clone + 'static,
+{
+    let login = unique_email();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let login = login.clone();
+            tokio::spawn(async move { store.admit(&login, at(1_000), &LOCKOUT).await.unwrap() })
+        })
+        .collect();
+    let mut admitted = 0;
+    for task in tasks {
+        admitted += u32::from(task.await.unwrap() == Admission::Admitted);
+    }
+    assert_eq!(admitted, LOCKOUT.max_failures);
+}
+
+/// Runs the whole suite against one backend: `conformance_tests!(make_store().await)`.
+macro_rules! conformance_tests {
+    ($store:expr) => {
+        mod conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            use crate::ports::conformance as suite;
+
+            #[tokio::test]
+            async fn emails_are_unique_and_users_found_both_ways() {
+                suite::emails_are_unique_and_users_found_both_ways(&$store).await;
+            }
+            #[tokio::test]
+            async fn sessions_round_trip_and_write_only_on_their_version() {
+                suite::sessions_round_trip_and_write_only_on_their_version(&$store).await;
+            }
+            #[tokio::test]
+            async fn revocation_blocks_writes_and_extension_only_moves_forward() {
+                suite::revocation_blocks_writes_and_extension_only_moves_forward(&$store).await;
+            }
+            #[tokio::test]
+            async fn concurrent_writers_on_one_version_have_one_winner() {
+                suite::concurrent_writers_on_one_version_have_one_winner($store).await;
+            }
+            #[tokio::test]
+            async fn rotation_spends_a_token_exactly_once() {
+                suite::rotation_spends_a_token_exactly_once(&$store).await;
+            }
+            #[tokio::test]
+            async fn concurrent_rotations_have_one_winner() {
+                suite::concurrent_rotations_have_one_winner($store).await;
+            }
+            #[tokio::test]
+            async fn lockout_admits_up_to_the_limit_and_clear_resets() {
+                suite::lockout_admits_up_to_the_limit_and_clear_resets(&$store).await;
+            }
+            #[tokio::test]
+            async fn concurrent_attempts_never_exceed_the_limit() {
+                suite::concurrent_attempts_never_exceed_the_limit($store).await;
+            }
+        }
+    };
+}
+pub(crate) use conformance_tests;
