@@ -19,7 +19,15 @@ ensure_venv() {
   shift 2
   if ! "$dir/bin/python" -c "$check" 2>/dev/null; then
     echo "== installing $* into $dir"
-    python3 -m venv "$dir"
+    if ! python3 -m venv "$dir" 2>/dev/null; then
+      # Debian's system Python ships venv without ensurepip until python3-venv is installed.
+      if command -v apt-get >/dev/null 2>&1; then
+        echo "   python3 -m venv failed; installing python3-venv"
+        apt-get update -qq && apt-get install -y -qq python3-venv
+      fi
+      rm -rf "$dir"
+      python3 -m venv "$dir"
+    fi
     "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
   fi
 }
