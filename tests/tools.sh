@@ -40,7 +40,7 @@ pinned() { # a python check that each NAME==VERSION is installed
 
 ensure_moto() {
   moto_venv="$tools_dir/venv"
-  ensure_venv "$moto_venv" "$(pinned "moto==$MOTO_VERSION"); import flask" "moto[server]==$MOTO_VERSION"
+  ensure_venv "$moto_venv" "$(pinned "moto==$MOTO_VERSION") import flask" "moto[server]==$MOTO_VERSION"
 }
 
 ensure_infra_tools() {
