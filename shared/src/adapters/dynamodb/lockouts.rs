@@ -33,16 +33,12 @@ impl LockoutStore for DynamoStore {
         policy: &LockoutPolicy,
     ) -> Result<Admission, StoreError> {
         for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
-            let output = self
-                .client
-                .get_item()
-                .table_name(self.table())
-                .set_key(Some(lockout_key(login)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| StoreError::new("read lockout", e))?;
-            let stored = output.item.as_ref().map(state_from).transpose()?;
+            let stored = self
+                .read(lockout_key(login), "read lockout")
+                .await?
+                .as_ref()
+                .map(state_from)
+                .transpose()?;
             let previous = stored.map(|(state, _)| state);
             let (next, admission) = LockoutState::admit(previous, now, policy);
             let Some(next) = next.filter(|n| Some(*n) != previous) else {

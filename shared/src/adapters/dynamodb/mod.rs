@@ -29,6 +29,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 
+use crate::ports::StoreError;
+
 /// Cheap to clone; build once per process (at Lambda init) and share.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -54,6 +56,24 @@ impl DynamoStore {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// A strongly consistent read of one item: every decision the core makes on a
+    /// read (versions, spent tokens, lockouts) needs the latest write.
+    async fn read(
+        &self,
+        key: item::Item,
+        context: &'static str,
+    ) -> Result<Option<item::Item>, StoreError> {
+        self.client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|output| output.item)
+            .map_err(|e| StoreError::new(context, e))
     }
 }
 

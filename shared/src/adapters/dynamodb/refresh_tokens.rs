@@ -55,16 +55,11 @@ impl RefreshTokenStore for DynamoStore {
         &self,
         hash: &RefreshTokenHash,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(token_key(hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("find refresh token", e))?;
-        output.item.as_ref().map(record_from).transpose()
+        self.read(token_key(hash), "find refresh token")
+            .await?
+            .as_ref()
+            .map(record_from)
+            .transpose()
     }
 
     /// Spending the old token and inserting the new one is one transaction, so a

@@ -64,16 +64,11 @@ impl SessionStore for DynamoStore {
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(session_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("get session", e))?;
-        output.item.as_ref().map(session_from).transpose()
+        self.read(session_key(id), "get session")
+            .await?
+            .as_ref()
+            .map(session_from)
+            .transpose()
     }
 
     async fn write_data(

@@ -34,16 +34,11 @@ fn user_from(item: &Item) -> Result<User, StoreError> {
 
 impl DynamoStore {
     async fn get_user_item(&self, key: Item) -> Result<Option<User>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::new("get user", e))?;
-        output.item.as_ref().map(user_from).transpose()
+        self.read(key, "get user")
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
     }
 }
 
