@@ -2,15 +2,19 @@
 """Creates the resources of infra/template.yaml in moto and writes the functions'
 environment, resolved the way CloudFormation would resolve it.
 
-Usage: provision.py TEMPLATE_JSON MOTO_URL API_URL ENV_FILE
+Usage: provision.py TEMPLATE_JSON MOTO_URL API_URL ENV_FILE [--stack NAME] [--key-file PEM]...
 
 TEMPLATE_JSON is the template decoded by cfn-lint (intrinsics as {"Ref": ...}).
+--stack names the emulated stack (resource names derive from it, so several stacks
+can share one moto). --key-file gives the signing keys, oldest first (the last
+signs); without it a fresh 2048-bit key is generated.
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
 watch serves the routes (its router is checked against the template by a test).
 Any other resource type stops provisioning, so the emulation cannot silently lag
 behind the template.
 """
 
+import argparse
 import base64
 import hashlib
 import json
@@ -36,27 +40,38 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def signing_key():
-    """A 2048-bit key as PKCS#8 PEM, and its JWKS with the RFC 7638 thumbprint as kid."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+def public_jwk(key) -> dict:
+    """The public JWK of an RSA key, with its RFC 7638 thumbprint as kid."""
     numbers = key.public_key().public_numbers()
     n = b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"))
     e = b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"))
     canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
     kid = b64url(hashlib.sha256(canonical.encode()).digest())
-    return pem, {"keys": [{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": n, "e": e}]}
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": n, "e": e}
+
+
+def signing_keys(key_files):
+    """The signing-keys secret's value (one PEM, or {"keys": [...]} oldest first) and
+    the public JWKS of the same keys."""
+    if key_files:
+        pems = [open(path).read() for path in key_files]
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pems = [key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()).decode()]
+    keys = [serialization.load_pem_private_key(pem.encode(), password=None) for pem in pems]
+    secret = pems[0] if len(pems) == 1 else json.dumps({"keys": pems})
+    return secret, {"keys": [public_jwk(key) for key in keys]}
 
 
 class Stack:
-    def __init__(self, moto_url: str):
+    def __init__(self, moto_url: str, name: str):
         session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
         self.client = lambda service: session.client(service, endpoint_url=moto_url)
         self.refs = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                     "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com"}
+                     "AWS::StackName": name, "AWS::URLSuffix": "amazonaws.com"}
         self.attrs = {}
+        self.name = name
 
     def resolve(self, value):
         if isinstance(value, dict) and len(value) == 1:
@@ -80,7 +95,7 @@ class Stack:
         return value
 
     def table(self, logical, props):
-        name = f"{STACK}-{logical}"
+        name = f"{self.name}-{logical}"
         dynamodb = self.client("dynamodb")
         dynamodb.create_table(TableName=name, KeySchema=props["KeySchema"],
                               AttributeDefinitions=props["AttributeDefinitions"],
@@ -98,12 +113,21 @@ class Stack:
 
 
 def main():
-    template_path, moto_url, api_url, env_path = sys.argv[1:5]
-    template = json.load(open(template_path))
-    stack = Stack(moto_url)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("template")
+    parser.add_argument("moto_url")
+    parser.add_argument("api_url")
+    parser.add_argument("env_file")
+    parser.add_argument("--stack", default=STACK)
+    parser.add_argument("--key-file", action="append", default=[])
+    args = parser.parse_args()
+    template = json.load(open(args.template))
+    stack = Stack(args.moto_url, args.stack)
+    moto_url, api_url, env_path = args.moto_url, args.api_url, args.env_file
 
-    pem, jwks = signing_key()
-    secret = stack.client("secretsmanager").create_secret(Name=f"{STACK}/signing-keys", SecretString=pem)
+    secret_value, jwks = signing_keys(args.key_file)
+    secret = stack.client("secretsmanager").create_secret(Name=f"{args.stack}/signing-keys",
+                                                          SecretString=secret_value)
     given = {"SigningKeysSecretArn": secret["ARN"], "PublicJwks": json.dumps(jwks)}
     for name, spec in template.get("Parameters", {}).items():
         if name in given:

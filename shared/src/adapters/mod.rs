@@ -2,6 +2,8 @@
 //! backend it uses.
 
 #[cfg(feature = "dynamodb")]
+pub mod aws_http;
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -5,14 +5,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::{Function, LambdaConfig, build_with};
+use super::{AwsEnv, Function, LambdaConfig, build_with};
 use crate::adapters::dynamodb::test_support::{moto_endpoint, store};
 use crate::auth::{KeyRing, generate_private_key_pem};
 use crate::config::{Env, auth_settings};
@@ -34,17 +32,28 @@ fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")
 }
 
-async fn moto_sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "skiff-tests"))
-        .load()
-        .await
+/// moto's settings, given to the functions the way Lambda gives its own: through
+/// the variables `AwsEnv` reads.
+fn moto_sdk() -> aws_types::SdkConfig {
+    let endpoint = moto_endpoint();
+    let vars = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let lookup = move |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    AwsEnv::from(&Env::from_lookup(lookup))
+        .expect("moto settings are complete")
+        .sdk_config()
 }
 
 /// Creates the function's AWS resources in moto and returns its config.
-async fn provision(sdk: &aws_config::SdkConfig) -> LambdaConfig {
+async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
     let table = store().await.table().to_owned();
     let unique = uuid::Uuid::new_v4().simple().to_string();
     let pem = generate_private_key_pem().unwrap();
@@ -102,7 +111,7 @@ async fn invoke(router: &Router, file: &str, vars: &HashMap<&str, String>) -> (u
 
 #[tokio::test]
 async fn every_fixture_gets_its_expected_status_from_its_function() {
-    let sdk = moto_sdk().await;
+    let sdk = moto_sdk();
     let config = provision(&sdk).await;
     let mut routers = HashMap::new();
     for function in Function::ALL {

@@ -30,7 +30,7 @@ pub(super) fn parse_private_key_secret(secret: &str) -> Result<KeyRing, LambdaEr
 }
 
 pub(super) async fn load_private_keys(
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
     secret_id: &str,
 ) -> Result<KeyRing, LambdaError> {
     let output = aws_sdk_secretsmanager::Client::new(sdk)
@@ -51,7 +51,7 @@ pub(super) async fn load_private_keys(
 }
 
 pub(super) async fn load_public_keys(
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
     parameter: &str,
 ) -> Result<PublicKeys, LambdaError> {
     let output = aws_sdk_ssm::Client::new(sdk)

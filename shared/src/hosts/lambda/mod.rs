@@ -2,6 +2,7 @@
 //! Router's responses out. Each function serves its parts of the contract; clients,
 //! keys and services are built once per execution environment, at init.
 
+mod aws_env;
 mod config;
 #[cfg(test)]
 mod fixture_tests;
@@ -17,6 +18,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use lambda_http::RequestExt;
 
+pub use aws_env::AwsEnv;
 pub use config::LambdaConfig;
 
 use crate::adapters::dynamodb::DynamoStore;
@@ -79,7 +81,7 @@ pub enum LambdaError {
 pub async fn build_with(
     function: Function,
     config: &LambdaConfig,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
     match function {
         Function::Login => build_login(config, sdk).await,
@@ -92,7 +94,7 @@ pub async fn build_with(
 /// Manager client or password hasher in session.
 async fn build_login(
     config: &LambdaConfig,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
     let stores = stores(config, sdk).await;
     let secret = config
@@ -109,7 +111,7 @@ async fn build_login(
 
 async fn build_session(
     config: &LambdaConfig,
-    sdk: &aws_config::SdkConfig,
+    sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
     let stores = stores(config, sdk).await;
     let parameter = config
@@ -121,7 +123,7 @@ async fn build_session(
     Ok(finish(parts, config))
 }
 
-async fn stores(config: &LambdaConfig, sdk: &aws_config::SdkConfig) -> Stores {
+async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) -> Stores {
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table.as_str(),
@@ -161,12 +163,14 @@ pub async fn run_session() -> Result<(), lambda_http::Error> {
 /// `Box<dyn Error + Send + Sync>`, so binaries need no lambda_http import.
 async fn serve(
     function: Function,
-    build: impl AsyncFnOnce(&LambdaConfig, &aws_config::SdkConfig) -> Result<Router, LambdaError>,
+    build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<Router, LambdaError>,
 ) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let config = LambdaConfig::from_env()
         .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = AwsEnv::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?
+        .sdk_config();
     let router = build(&config, &sdk)
         .await
         .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;

@@ -1,0 +1,188 @@
+//! The AWS SDK settings of a Lambda function, from the variables Lambda sets in every
+//! execution environment: `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
+//! and `AWS_SESSION_TOKEN` (the execution role's credentials, valid for the life of
+//! the environment).
+//!
+//! aws-config's provider chains (profiles, SSO, IMDS, STS web identity) can never
+//! apply on Lambda, yet linking them cost about 0.4 MiB per binary and a chain walk
+//! at init. Reading the variables here also means a missing one stops init with the
+//! variable's name instead of failing the first request. `AWS_ENDPOINT_URL` is
+//! honoured as the SDKs document it, which is how the emulated-AWS mode reaches moto.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use aws_types::SdkConfig;
+
+use crate::config::{ConfigError, Env};
+
+/// A TCP+TLS handshake to a regional endpoint takes milliseconds; a second here
+/// means the network is down, and the retry does better than waiting longer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt of one call. DynamoDB answers in single-digit milliseconds; this
+/// bounds a stuck connection well inside API Gateway's 29 s integration limit.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// All attempts of one call, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct AwsEnv {
+    region: Region,
+    credentials: Credentials,
+    endpoint_url: Option<String>,
+}
+
+impl fmt::Debug for AwsEnv {
+    /// `Credentials`' own Debug redacts the secret; the key id is left out as well.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsEnv")
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsEnv {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::process())
+    }
+
+    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        // Never put a credential's value into the error: it would reach the logs.
+        let required = |name: &'static str| {
+            env.raw(name).ok_or_else(|| ConfigError {
+                name,
+                value: String::new(),
+                reason: "is required (Lambda sets it in every execution environment)".into(),
+            })
+        };
+        let region = env
+            .raw("AWS_REGION")
+            .or_else(|| env.raw("AWS_DEFAULT_REGION"))
+            .ok_or_else(|| ConfigError {
+                name: "AWS_REGION",
+                value: String::new(),
+                reason: "is required (Lambda sets it in every execution environment)".into(),
+            })?;
+        let credentials = Credentials::new(
+            required("AWS_ACCESS_KEY_ID")?,
+            required("AWS_SECRET_ACCESS_KEY")?,
+            env.raw("AWS_SESSION_TOKEN"),
+            None,
+            "lambda-environment",
+        );
+        let endpoint_url = env.raw("AWS_ENDPOINT_URL");
+        if let Some(url) = &endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError {
+                name: "AWS_ENDPOINT_URL",
+                value: url.clone(),
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        Ok(Self {
+            region: Region::new(region),
+            credentials,
+            endpoint_url,
+        })
+    }
+
+    /// Settings shared by every SDK client of the function: one HTTPS client (so one
+    /// connection pool), standard retries (3 attempts, jittered backoff) and timeouts.
+    pub fn sdk_config(&self) -> SdkConfig {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let mut builder = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
+            .http_client(crate::adapters::aws_http::https_client())
+            .retry_config(RetryConfig::standard())
+            .timeout_config(timeouts);
+        if let Some(url) = &self.endpoint_url {
+            builder = builder.endpoint_url(url);
+        }
+        builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn aws_env(pairs: &[(&str, &str)]) -> Result<AwsEnv, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        AwsEnv::from(&Env::from_lookup(move |name| map.get(name).cloned()))
+    }
+
+    const LAMBDA: [(&str, &str); 4] = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG"),
+        ("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLE"),
+    ];
+
+    #[test]
+    fn reads_what_lambda_sets() {
+        let sdk = aws_env(&LAMBDA).unwrap().sdk_config();
+        assert_eq!(sdk.region().map(Region::as_ref), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), None);
+        let timeouts = sdk.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+    }
+
+    #[test]
+    fn each_missing_variable_is_named() {
+        for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let rest: Vec<_> = LAMBDA.into_iter().filter(|(k, _)| *k != missing).collect();
+            assert_eq!(aws_env(&rest).unwrap_err().name, missing);
+        }
+        // The session token is optional (long-lived keys in the emulated mode).
+        let no_token: Vec<_> = LAMBDA[..3].to_vec();
+        assert!(aws_env(&no_token).is_ok());
+    }
+
+    #[test]
+    fn default_region_is_the_fallback_and_endpoint_must_be_a_url() {
+        let mut pairs: Vec<_> = LAMBDA[1..].to_vec();
+        pairs.push(("AWS_DEFAULT_REGION", "us-east-2"));
+        pairs.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"));
+        let sdk = aws_env(&pairs).unwrap().sdk_config();
+        assert_eq!(sdk.region().map(Region::as_ref), Some("us-east-2"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+
+        pairs.pop();
+        pairs.push(("AWS_ENDPOINT_URL", "127.0.0.1:5000"));
+        assert_eq!(aws_env(&pairs).unwrap_err().name, "AWS_ENDPOINT_URL");
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output_or_errors() {
+        let shown = format!("{:?}", aws_env(&LAMBDA).unwrap());
+        for (_, secret) in &LAMBDA[1..] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let no_secret: Vec<_> = LAMBDA
+            .into_iter()
+            .filter(|(k, _)| *k != "AWS_SECRET_ACCESS_KEY")
+            .collect();
+        let error = aws_env(&no_secret).unwrap_err().to_string();
+        assert!(
+            !error.contains("AKIDEXAMPLE") && !error.contains("IQoJ"),
+            "{error}"
+        );
+    }
+}
