@@ -1,13 +1,12 @@
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-
+use crate::aws_local::AwsLocal;
+use crate::local::LocalServer;
 use crate::tokens::TestKey;
 use crate::{PASSWORD, unique_email};
 
@@ -18,32 +17,43 @@ pub fn shared_key() -> &'static TestKey {
     KEY.get_or_init(TestKey::generate)
 }
 
-/// The local server binary: `SKIFF_LOCAL_BIN`, else the workspace's debug build.
-fn local_binary() -> PathBuf {
-    let path = std::env::var_os("SKIFF_LOCAL_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/skiff-local"),
-        PathBuf::from,
-    );
-    assert!(
-        path.exists(),
-        "{} does not exist: build it first (`cargo build -p skiff-local`) or run `make test`",
-        path.display()
-    );
-    path
+/// What `SKIFF_LOG` the hosts run with: `SKIFF_TEST_LOG`, else errors only.
+pub(crate) fn test_log_level() -> String {
+    std::env::var("SKIFF_TEST_LOG").unwrap_or_else(|_| "error".into())
 }
 
-/// A running `skiff-local` on a free loopback port with its own data directory.
-/// Killed when dropped.
+/// Which host the suite runs against: `SKIFF_TEST_HOST` = `local` (the default) or
+/// `aws-local` (the Lambda functions on moto, as `make aws-local` runs them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    Local,
+    AwsLocal,
+}
+
+impl HostKind {
+    pub fn from_env() -> Self {
+        match std::env::var("SKIFF_TEST_HOST").as_deref() {
+            Err(_) | Ok("local") => HostKind::Local,
+            Ok("aws-local") => HostKind::AwsLocal,
+            Ok(other) => panic!("SKIFF_TEST_HOST={other:?}: expected local or aws-local"),
+        }
+    }
+}
+
+enum Process {
+    Local(LocalServer),
+    AwsLocal(AwsLocal),
+}
+
+/// A running Skiff host of the kind `SKIFF_TEST_HOST` names, reached over HTTP only.
+/// Its processes are killed when it is dropped.
 pub struct TestHost {
     pub base_url: String,
     pub client: Client,
     pub key: &'static TestKey,
     pub issuer: String,
     pub audience: String,
-    child: Child,
-    data_dir: TempDir,
-    key_file: PathBuf,
-    env: Vec<(String, String)>,
+    process: Process,
 }
 
 impl TestHost {
@@ -51,52 +61,40 @@ impl TestHost {
         Self::start_with(&[])
     }
 
-    /// Starts a host with extra environment variables (short timeouts, say).
+    /// Starts a host with extra settings (short timeouts, say), signing with
+    /// `shared_key()`.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        let key_file = data_dir.path().join("test-signing-key.pem");
-        std::fs::write(&key_file, &shared_key().private_pem).expect("write key");
-        Self::spawn(data_dir, key_file, env, true)
+        Self::start_with_keys(&[shared_key()], env)
     }
 
-    fn spawn(data_dir: TempDir, key_file: PathBuf, env: &[(&str, &str)], with_key: bool) -> Self {
-        let mut command = Command::new(local_binary());
-        command
-            .env_clear()
-            .env("SKIFF_LISTEN", "127.0.0.1:0")
-            .env("SKIFF_DATA_DIR", data_dir.path())
-            .env(
-                "SKIFF_LOG",
-                std::env::var("SKIFF_TEST_LOG").unwrap_or_else(|_| "error".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if with_key {
-            command.env("SKIFF_SIGNING_KEY_FILES", &key_file);
-        }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("spawn skiff-local");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stdout = BufReader::new(stdout);
-        let mut first_line = String::new();
-        stdout
-            .read_line(&mut first_line)
-            .expect("read the server's first line");
-        // Keep draining so the server never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let base_url = first_line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|url| url.starts_with("http://"))
-            .unwrap_or_else(|| panic!("unexpected first line from skiff-local: {first_line:?}"))
-            .to_owned();
+    /// Starts a host that publishes `keys` (oldest first) and signs with the last.
+    pub fn start_with_keys(keys: &[&TestKey], env: &[(&str, &str)]) -> Self {
+        let env = owned(env);
+        let process = match HostKind::from_env() {
+            HostKind::Local => Process::Local(LocalServer::start(keys, &env)),
+            HostKind::AwsLocal => Process::AwsLocal(AwsLocal::start(keys, &env)),
+        };
+        Self::new(process, &env)
+    }
+
+    /// The local server whatever `SKIFF_TEST_HOST` says, for tests of that process.
+    pub fn local_with(env: &[(&str, &str)]) -> Self {
+        let env = owned(env);
+        Self::new(
+            Process::Local(LocalServer::start(&[shared_key()], &env)),
+            &env,
+        )
+    }
+
+    fn new(process: Process, env: &[(String, String)]) -> Self {
+        let base_url = match &process {
+            Process::Local(server) => server.base_url.clone(),
+            Process::AwsLocal(stack) => stack.base_url.clone(),
+        };
         let issuer = env
             .iter()
-            .find(|(k, _)| *k == "SKIFF_ISSUER")
-            .map_or_else(|| base_url.clone(), |(_, v)| (*v).to_owned());
+            .find(|(k, _)| k == "SKIFF_ISSUER")
+            .map_or_else(|| base_url.clone(), |(_, v)| v.clone());
         Self {
             issuer,
             audience: "skiff".into(),
@@ -106,51 +104,32 @@ impl TestHost {
                 .build()
                 .expect("client"),
             key: shared_key(),
-            child,
-            data_dir,
-            key_file,
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            process,
         }
     }
 
-    /// Stops the process with SIGINT (Ctrl-C) and waits for it to exit.
+    fn local_server(&mut self) -> &mut LocalServer {
+        match &mut self.process {
+            Process::Local(server) => server,
+            Process::AwsLocal(_) => panic!("only the local server is a single restartable process"),
+        }
+    }
+
+    /// Stops the local server with SIGINT (Ctrl-C) and waits for it to exit.
     pub fn interrupt(&mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "skiff-local did not stop within 15 s of SIGINT"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.local_server().interrupt()
     }
 
-    /// Stops this host and starts a new process on the same data directory with the
-    /// same environment. `with_key: false` leaves signing to the host's persisted
-    /// development key.
-    pub fn restart(mut self, with_key: bool) -> Self {
-        self.interrupt();
-        let data_dir =
-            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
-        let key_file = self.key_file.clone();
-        let env = std::mem::take(&mut self.env);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Self::spawn(data_dir, key_file, &env, with_key)
+    /// Restarts the local server on the same data directory, now signing with its
+    /// own persisted development key.
+    pub fn restart_with_dev_key(&mut self) {
+        let server = self.local_server();
+        server.restart_with_dev_key();
+        self.base_url = server.base_url.clone();
     }
 
-    pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
+    pub fn data_dir(&mut self) -> &Path {
+        self.local_server().data_dir()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -235,13 +214,6 @@ impl TestHost {
     }
 }
 
-impl Drop for TestHost {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A registered, logged-in user.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -250,4 +222,10 @@ pub struct Account {
     pub access_token: String,
     pub refresh_token: String,
     pub session_id: String,
+}
+
+fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }

@@ -1,10 +1,14 @@
-//! Harness for the black-box contract suite: starts a real Skiff host process and
-//! talks to it over HTTP only, exactly as a client would.
+//! Harness for the black-box contract suite: starts a real Skiff host (the local
+//! server, or the Lambda functions in emulated AWS) and talks to it over HTTP only,
+//! exactly as a client would.
 
+mod aws_local;
 mod host;
+mod local;
 mod tokens;
 
-pub use host::{Account, TestHost, shared_key};
+pub use host::{Account, HostKind, TestHost, shared_key};
+pub use local::local_binary;
 pub use tokens::{TestKey, b64url, claims_for, sign_with};
 
 /// A password that satisfies the contract's rules.

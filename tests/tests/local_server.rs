@@ -5,15 +5,15 @@ use std::process::{Command, Stdio};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use skiff_contract_tests::{PASSWORD, TestHost};
+use skiff_contract_tests::{PASSWORD, TestHost, local_binary};
 
 #[tokio::test]
 async fn data_and_the_dev_key_survive_a_restart() {
     // The issuer is pinned as in any real deployment: by default it is the bound
     // URL, and a restart here lands on a new random port.
-    let mut host = TestHost::start_with(&[("SKIFF_ISSUER", "http://skiff.test")]);
-    // First start without configured keys: the server makes its own and keeps it.
-    host = host.restart(false);
+    let mut host = TestHost::local_with(&[("SKIFF_ISSUER", "http://skiff.test")]);
+    // Restart without configured keys: the server makes its own and keeps it.
+    host.restart_with_dev_key();
     assert!(host.data_dir().join("signing-key.pem").exists());
     let jwks_before: Value = host.get_json("/.well-known/jwks.json").await;
 
@@ -27,7 +27,7 @@ async fn data_and_the_dev_key_survive_a_restart() {
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let host = host.restart(false);
+    host.restart_with_dev_key();
     let jwks_after: Value = host.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks_before, jwks_after, "the persisted key is reused");
     // The old access token still verifies and its session and data are still there.
@@ -45,7 +45,7 @@ async fn data_and_the_dev_key_survive_a_restart() {
 
 #[tokio::test]
 async fn ctrl_c_stops_the_server_cleanly() {
-    let mut host = TestHost::start();
+    let mut host = TestHost::local_with(&[]);
     assert_eq!(
         host.request(Method::GET, "/health")
             .send()
@@ -56,13 +56,6 @@ async fn ctrl_c_stops_the_server_cleanly() {
     );
     let status = host.interrupt();
     assert!(status.success(), "exit status {status:?}");
-}
-
-fn local_binary() -> std::path::PathBuf {
-    std::env::var_os("SKIFF_LOCAL_BIN").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/skiff-local"),
-        std::path::PathBuf::from,
-    )
 }
 
 #[test]

@@ -222,14 +222,8 @@ async fn authorization_header_must_be_a_bearer_token() {
 /// and tokens signed by the old key stay valid until they expire.
 #[tokio::test]
 async fn several_keys_are_published_and_the_newest_signs() {
-    let keys_dir = tempfile::tempdir().unwrap();
     let old_key = TestKey::generate();
-    let old_path = keys_dir.path().join("old.pem");
-    let new_path = keys_dir.path().join("new.pem");
-    std::fs::write(&old_path, &old_key.private_pem).unwrap();
-    std::fs::write(&new_path, &shared_key().private_pem).unwrap();
-    let files = format!("{},{}", old_path.display(), new_path.display());
-    let host = TestHost::start_with(&[("SKIFF_SIGNING_KEY_FILES", files.as_str())]);
+    let host = TestHost::start_with_keys(&[&old_key, shared_key()], &[]);
 
     let set = jwks(&host).await;
     assert_eq!(set.keys.len(), 2);

@@ -1,0 +1,248 @@
+//! Emulated AWS as a test host: the template's resources provisioned in moto, the
+//! real `login` and `session` Lambda binaries polling `cargo lambda watch`'s
+//! Runtime API, and watch's router (which mirrors the API Gateway routes) as the
+//! one base URL. This is `make aws-local` with the harness's keys and settings.
+//!
+//! The runner (`tests/run`) names the peers and tools in variables:
+//! `SKIFF_TEST_AWS_ENDPOINT` (moto), `SKIFF_TEST_TEMPLATE_JSON` (the decoded
+//! template), `SKIFF_TEST_PYTHON` (a Python with boto3 and cryptography),
+//! `SKIFF_TEST_CARGO_LAMBDA` (the cargo-lambda binary) and `SKIFF_LAMBDA_BIN_DIR`
+//! (where the function binaries are).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::tokens::TestKey;
+
+/// Instances of each function. More than one, as on Lambda under load: requests
+/// land on different processes, so races between them are real.
+const INSTANCES_PER_FUNCTION: usize = 2;
+const FUNCTIONS: [&str; 2] = ["login", "session"];
+/// Provisioning, init (moto reads, the Argon2 dummy hash) and first requests.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn required_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is unset: run the emulated-AWS contract tests with `make test`")
+    })
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// One emulated stack with its own table, secret and parameter in the shared moto.
+/// Every process is killed when dropped.
+pub struct AwsLocal {
+    pub base_url: String,
+    port: u16,
+    watch: Child,
+    functions: Vec<Child>,
+    dir: TempDir,
+}
+
+impl AwsLocal {
+    /// Provisions a stack signing with `keys` (oldest first) and starts it with the
+    /// template's environment overridden by `env`.
+    pub fn start(keys: &[&TestKey], env: &[(String, String)]) -> Self {
+        assert!(!keys.is_empty(), "a Lambda stack needs its signing keys");
+        // A port picked here can be taken before watch binds it; try again then.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Self::try_start(keys, env) {
+                Ok(stack) => return stack,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("emulated AWS did not start: {last_error}");
+    }
+
+    fn try_start(keys: &[&TestKey], env: &[(String, String)]) -> Result<Self, String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let env_file = dir.path().join("functions.env");
+        provision(dir.path(), keys, &base_url, &env_file);
+
+        let watch_log = std::fs::File::create(dir.path().join("watch.log")).expect("log file");
+        let watch = Command::new(required_var("SKIFF_TEST_CARGO_LAMBDA"))
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
+            .arg(port.to_string())
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(watch_log.try_clone().expect("log file"))
+            .stderr(watch_log)
+            .spawn()
+            .expect("spawn cargo lambda watch");
+        let mut stack = Self {
+            base_url,
+            port,
+            watch,
+            functions: Vec::new(),
+            dir,
+        };
+        // Lambda starts a function only once its Runtime API is up.
+        stack.wait_for_watch()?;
+        // Later entries win: the template's environment, quiet logs, the test's settings.
+        let mut function_env = read_env_file(&env_file);
+        function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
+        function_env.extend(env.iter().cloned());
+        for name in FUNCTIONS {
+            for _ in 0..INSTANCES_PER_FUNCTION {
+                let child = stack.spawn_function(name, port, &function_env);
+                stack.functions.push(child);
+            }
+        }
+        stack.wait_until_ready()?;
+        Ok(stack)
+    }
+
+    /// Starts one function process the way Lambda does: a clean environment with the
+    /// function's variables and the Runtime API address.
+    fn spawn_function(&self, name: &str, port: u16, env: &[(String, String)]) -> Child {
+        let binary = PathBuf::from(required_var("SKIFF_LAMBDA_BIN_DIR")).join(name);
+        assert!(
+            binary.exists(),
+            "{} does not exist: run `make test`",
+            binary.display()
+        );
+        Command::new(binary)
+            .env_clear()
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt/{name}"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
+    }
+
+    /// Waits until watch accepts connections; watch exiting means its port was taken.
+    fn wait_for_watch(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            self.check_watch()?;
+            if Instant::now() > deadline {
+                panic!("cargo lambda watch did not listen within {START_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn check_watch(&mut self) -> Result<(), String> {
+        match self.watch.try_wait().expect("wait") {
+            None => Ok(()),
+            Some(status) => Err(format!(
+                "cargo lambda watch exited with {status}: {}",
+                std::fs::read_to_string(self.dir.path().join("watch.log")).unwrap_or_default()
+            )),
+        }
+    }
+
+    /// Ready when watch answers and both functions have served a request. A
+    /// function that exits (a failed init) or watch exiting (its port was taken)
+    /// is an error at once, not a timeout.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let probes = ["/health", "/.well-known/jwks.json"];
+        let mut ready = [false; 2];
+        while Instant::now() < deadline {
+            self.check_watch()?;
+            for function in &mut self.functions {
+                if let Some(status) = function.try_wait().expect("wait") {
+                    panic!("a function exited during init with {status} (its stderr is above)");
+                }
+            }
+            for (probe, ready) in probes.iter().zip(ready.iter_mut()) {
+                if !*ready {
+                    *ready = status_of(self.port, probe) == Some(200);
+                }
+            }
+            if ready.iter().all(|r| *r) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "emulated AWS on {} was not ready within {START_TIMEOUT:?}",
+            self.base_url
+        );
+    }
+}
+
+/// The status of `GET path`, or None if nothing answers within 2 s. Plain std I/O:
+/// `TestHost::start` is synchronous but runs inside the tests' tokio runtimes, where
+/// a blocking HTTP client may not run.
+fn status_of(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line).ok()?;
+    status_line.split(' ').nth(1)?.parse().ok()
+}
+
+/// Runs `infra/emulate/provision.py` (the script `make aws-local` uses) with a
+/// stack name of its own, so parallel tests share moto but no resources.
+fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path) {
+    let stack = format!("skiff-test-{}", uuid::Uuid::new_v4().simple());
+    let mut command = Command::new(required_var("SKIFF_TEST_PYTHON"));
+    command
+        .arg(workspace_root().join("infra/emulate/provision.py"))
+        .arg(required_var("SKIFF_TEST_TEMPLATE_JSON"))
+        .arg(required_var("SKIFF_TEST_AWS_ENDPOINT"))
+        .arg(api_url)
+        .arg(env_file)
+        .args(["--stack", &stack]);
+    for (i, key) in keys.iter().enumerate() {
+        let path = dir.join(format!("signing-key-{i}.pem"));
+        std::fs::write(&path, &key.private_pem).expect("write key");
+        command.arg("--key-file").arg(path);
+    }
+    let output = command.output().expect("run provision.py");
+    assert!(
+        output.status.success(),
+        "provision.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `NAME=value` lines, as `cargo lambda watch --env-file` reads them.
+fn read_env_file(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .expect("read the provisioned environment")
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+impl Drop for AwsLocal {
+    fn drop(&mut self) {
+        for child in self.functions.iter_mut().chain(std::iter::once(&mut self.watch)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
