@@ -94,7 +94,9 @@ PY
 start_moto() {
   local port
   port="$(free_port)"
-  "$moto_venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" > "$tools_dir/moto-$port.log" 2>&1 &
+  # MOTO_PORT: moto builds some resource URLs from it, as `python -m moto.server` does.
+  MOTO_PORT="$port" "$moto_venv/bin/python" tests/peers/moto_server.py 127.0.0.1 "$port" \
+    > "$tools_dir/moto-$port.log" 2>&1 &
   pids+=("$!")
   MOTO_URL="http://127.0.0.1:$port"
   wait_for_http "$MOTO_URL/moto-api/"

@@ -76,7 +76,14 @@ impl AwsLocal {
 
         let watch_log = std::fs::File::create(dir.path().join("watch.log")).expect("log file");
         let watch = Command::new(required_var("SKIFF_TEST_CARGO_LAMBDA"))
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
             .arg(port.to_string())
             .current_dir(workspace_root())
             .stdin(Stdio::null())
@@ -240,7 +247,11 @@ fn read_env_file(path: &Path) -> Vec<(String, String)> {
 
 impl Drop for AwsLocal {
     fn drop(&mut self) {
-        for child in self.functions.iter_mut().chain(std::iter::once(&mut self.watch)) {
+        for child in self
+            .functions
+            .iter_mut()
+            .chain(std::iter::once(&mut self.watch))
+        {
             let _ = child.kill();
             let _ = child.wait();
         }

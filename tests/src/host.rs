@@ -3,12 +3,12 @@ use std::process::ExitStatus;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
 use crate::aws_local::AwsLocal;
 use crate::local::LocalServer;
 use crate::tokens::TestKey;
 use crate::{PASSWORD, unique_email};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
 
 /// The key every host in this test process signs with, so tests can forge tokens
 /// that differ from real ones in exactly one way.

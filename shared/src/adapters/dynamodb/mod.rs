@@ -16,6 +16,7 @@ mod item;
 mod lockouts;
 mod refresh_tokens;
 mod sessions;
+mod transactions;
 mod users;
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::item::{Item, get_opt_time, get_parsed, get_s, get_time, key, n, s, time};
+use super::transactions::{cancellation_code, transact};
 use super::{DynamoStore, TTL_ATTRIBUTE, ttl_after};
 use crate::domain::{RefreshTokenHash, Timestamp};
 use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
@@ -84,27 +85,19 @@ impl RefreshTokenStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::new("build rotation", e))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(spend).build())
-            .transact_items(TransactWriteItem::builder().put(insert).build())
-            .send()
-            .await;
+        let result = transact(
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(spend).build())
+                .transact_items(TransactWriteItem::builder().put(insert).build()),
+        )
+        .await;
+        if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {
+            return Ok(RotateOutcome::AlreadySpent);
+        }
         match result {
             Ok(_) => Ok(RotateOutcome::Rotated),
-            Err(e) => {
-                let old_already_spent = matches!(
-                    e.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionCanceledException(c))
-                        if c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                );
-                if old_already_spent {
-                    Ok(RotateOutcome::AlreadySpent)
-                } else {
-                    Err(StoreError::new("rotate refresh token", e))
-                }
-            }
+            Err(e) => Err(StoreError::new("rotate refresh token", e)),
         }
     }
 }

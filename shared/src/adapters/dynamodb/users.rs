@@ -3,6 +3,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::DynamoStore;
 use super::item::{Item, get_parsed, get_s, get_time, key, s, time};
+use super::transactions::{cancellation_code, transact};
 use crate::domain::{Email, UserId};
 use crate::ports::{CreateUserError, StoreError, User, UserStore};
 
@@ -57,32 +58,19 @@ impl UserStore for DynamoStore {
                 .map(|put| TransactWriteItem::builder().put(put).build())
                 .map_err(|e| StoreError::new("build user transaction", e))
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(attributes(user, user_key(user.id)))?)
-            .transact_items(put(attributes(user, email_key(&user.email)))?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let email_taken = e
-                    .as_service_error()
-                    .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                            c.cancellation_reasons().get(1).and_then(|r| r.code())
-                        }
-                        _ => None,
-                    })
-                    == Some("ConditionalCheckFailed");
-                if email_taken {
-                    Err(CreateUserError::EmailTaken)
-                } else {
-                    Err(StoreError::new("create user", e).into())
-                }
-            }
+        let result = transact(
+            self.client
+                .transact_write_items()
+                .transact_items(put(attributes(user, user_key(user.id)))?)
+                .transact_items(put(attributes(user, email_key(&user.email)))?),
+        )
+        .await;
+        if cancellation_code(&result, 1) == Some("ConditionalCheckFailed") {
+            return Err(CreateUserError::EmailTaken);
         }
+        result
+            .map(|_| ())
+            .map_err(|e| StoreError::new("create user", e).into())
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
