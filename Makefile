@@ -1,5 +1,5 @@
 # Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
-.PHONY: help dev test fmt lint check release package aws-local clean
+.PHONY: help dev test fmt lint check release package aws-local bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ release: ## Optimised, stripped local server in target/release/skiff-local
 
 package: ## Release zips of the Lambda functions (cargo lambda), sizes printed
 	bash infra/package
+
+bench: ## Cold start, warm latency, RSS and size vs an echo floor and a Python peer -> BENCHMARKS.md
+	bash tests/bench/run
 
 aws-local: ## Emulated AWS: moto + the real Lambda functions under cargo lambda watch (SKIFF_LISTEN, default 127.0.0.1:9000)
 	bash infra/aws-local

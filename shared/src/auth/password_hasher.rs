@@ -8,13 +8,22 @@ use crate::error::Error;
 /// Argon2id at the OWASP minimum (m = 19 MiB, t = 2, p = 1).
 ///
 /// Hashing is deliberately slow (tens of ms): call it from a blocking thread.
-/// `dummy_hash` lets a login for an unknown account do the same work as one for a
-/// known account, so response time does not reveal which emails exist.
+/// Verifying against `DUMMY_HASH` lets a login for an unknown account do the same
+/// work as one for a known account, so response time does not reveal which emails
+/// exist.
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
-    dummy_hash: String,
 }
+
+/// An Argon2id hash with this hasher's parameters, of 32 random bytes that were
+/// thrown away. It was computed once, when this line was written, instead of at
+/// every start: hashing at init cost each cold start a full Argon2id run (and its
+/// 19 MiB). Nothing verifies against it successfully: `verify` answers false for a
+/// missing account whatever the password. A test keeps its parameters equal to the
+/// hasher's, so an unknown account costs exactly what a known one does.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$hTKZhxUvW8Lzq+XEfwL6Pg$TdQoWwO8ZLFb4TBzZ6SoHMd5+B4CcLguhSlD8ZbUlB4";
 
 impl PasswordHasher {
     pub const MEMORY_KIB: u32 = 19_456;
@@ -24,14 +33,9 @@ impl PasswordHasher {
     pub fn new() -> Result<Self, Error> {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self {
-            argon2,
-            dummy_hash: String::new(),
-        };
-        let salt = SaltString::generate(&mut OsRng);
-        hasher.dummy_hash = hasher.hash_with_salt(b"skiff dummy password for timing", &salt)?;
-        Ok(hasher)
+        Ok(Self {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+        })
     }
 
     pub fn hash(&self, password: &Password) -> Result<String, Error> {
@@ -49,7 +53,7 @@ impl PasswordHasher {
     /// Verifies `candidate` against `stored`, or against the dummy hash when there is
     /// no stored hash (then the answer is always false, after the same work).
     pub fn verify(&self, candidate: &str, stored: Option<&str>) -> bool {
-        let phc = stored.unwrap_or(&self.dummy_hash);
+        let phc = stored.unwrap_or(DUMMY_HASH);
         let Ok(parsed) = PasswordHash::new(phc) else {
             tracing::error!("stored password hash is not a PHC string");
             return false;
@@ -84,6 +88,25 @@ mod tests {
             hasher.hash(&password).unwrap(),
             hasher.hash(&password).unwrap()
         );
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_hash_costs() {
+        let hasher = PasswordHasher::new().unwrap();
+        let password = Password::parse("correct horse battery".to_owned()).unwrap();
+        let real = PasswordHash::new(&hasher.hash(&password).unwrap())
+            .unwrap()
+            .to_string();
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let params = |phc: &PasswordHash| {
+            (
+                phc.algorithm.to_string(),
+                phc.version,
+                phc.params.to_string(),
+                phc.hash.map(|h| h.len()),
+            )
+        };
+        assert_eq!(params(&dummy), params(&PasswordHash::new(&real).unwrap()));
     }
 
     #[test]

@@ -93,18 +93,22 @@ impl AuthService {
             .as_ref()
             .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
 
-        if let Admission::Locked { retry_after } = self
+        // The attempt is counted and the account looked up at the same time: two
+        // backend round trips cost one. The password is still checked only after
+        // the attempt was admitted.
+        let admission = self
             .lockouts
-            .admit(&key, self.clock.now(), &self.lockout_policy)
-            .await?
-        {
+            .admit(&key, self.clock.now(), &self.lockout_policy);
+        let lookup = async {
+            match &parsed {
+                Some(email) => self.users.find_by_email(email).await,
+                None => Ok(None),
+            }
+        };
+        let (admission, user) = tokio::try_join!(admission, lookup)?;
+        if let Admission::Locked { retry_after } = admission {
             return Err(Error::TooManyAttempts { retry_after });
         }
-
-        let user = match &parsed {
-            Some(email) => self.users.find_by_email(email).await?,
-            None => None,
-        };
         let hasher = self.hasher.clone();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let verified = blocking(move || hasher.verify(&password, stored.as_deref())).await?;
@@ -115,20 +119,24 @@ impl AuthService {
             return Err(Error::InvalidCredentials);
         };
 
-        self.lockouts.clear(&key).await?;
+        // Three independent writes, sent together. If one fails the login fails;
+        // a refresh token written without its session can never be used, because
+        // refreshing checks the session first.
         let now = self.clock.now();
         let session = Session::start(SessionId::new_random(), user.id, now);
-        self.sessions.create(&session).await?;
         let refresh_token = RefreshToken::generate();
-        self.refresh_tokens
-            .insert(&RefreshTokenRecord {
-                hash: refresh_token.hash(),
-                session_id: session.id,
-                user_id: user.id,
-                issued_at: now,
-                spent_at: None,
-            })
-            .await?;
+        let record = RefreshTokenRecord {
+            hash: refresh_token.hash(),
+            session_id: session.id,
+            user_id: user.id,
+            issued_at: now,
+            spent_at: None,
+        };
+        tokio::try_join!(
+            self.lockouts.clear(&key),
+            self.sessions.create(&session),
+            self.refresh_tokens.insert(&record),
+        )?;
         tracing::info!(user_id = %user.id, session_id = %session.id, "login succeeded");
         self.issue(user.id, session.id, refresh_token)
     }

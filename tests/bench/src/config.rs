@@ -1,0 +1,60 @@
+//! The benchmark's settings, from the variables `tests/bench/run` sets.
+
+use std::path::PathBuf;
+
+pub struct BenchConfig {
+    /// Release binaries: login, session, echo-floor.
+    pub bin_dir: PathBuf,
+    /// The functions' environment, provisioned in moto by infra/emulate/provision.py.
+    pub env_file: PathBuf,
+    /// A Python with awslambdaric, Powertools, boto3 and PyJWT.
+    pub python: PathBuf,
+    pub peer_dir: PathBuf,
+    pub events_dir: PathBuf,
+    pub output: PathBuf,
+    pub cold_spawns: usize,
+    pub warm_invocations: usize,
+}
+
+fn required(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .map_err(|_| format!("{name} is required: run the benchmark with `make bench`"))
+}
+
+fn count(name: &str, default: usize, minimum: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => match value.parse::<usize>() {
+            Ok(n) if n >= minimum => Ok(n),
+            _ => Err(format!(
+                "{name}={value:?}: expected a whole number ≥ {minimum}"
+            )),
+        },
+    }
+}
+
+impl BenchConfig {
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            bin_dir: required("SKIFF_BENCH_BIN_DIR")?.into(),
+            env_file: required("SKIFF_BENCH_ENV_FILE")?.into(),
+            python: required("SKIFF_BENCH_PYTHON")?.into(),
+            peer_dir: required("SKIFF_BENCH_PEER_DIR")?.into(),
+            events_dir: required("SKIFF_BENCH_EVENTS_DIR")?.into(),
+            output: required("SKIFF_BENCH_OUTPUT")?.into(),
+            cold_spawns: count("SKIFF_BENCH_COLD_SPAWNS", 20, 1)?,
+            warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
+        })
+    }
+
+    /// `NAME=value` lines.
+    pub fn function_env(&self) -> Result<Vec<(String, String)>, String> {
+        let text = std::fs::read_to_string(&self.env_file)
+            .map_err(|e| format!("{}: {e}", self.env_file.display()))?;
+        Ok(text
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    }
+}

@@ -1,0 +1,24 @@
+//! `make bench`: see the package description and README's "Benchmarks".
+
+mod config;
+mod events;
+mod measure;
+mod report;
+mod runtime_api;
+mod scenarios;
+mod stats;
+mod subject;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match scenarios::run().await {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("benchmark failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

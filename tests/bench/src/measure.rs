@@ -1,0 +1,145 @@
+//! The two measurements: a cold start (spawn → first response, event already
+//! queued, as when Lambda starts an environment for a waiting request) and warm
+//! invocations (one environment, one request after another).
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::runtime_api::{Outcome, RuntimeApi};
+use crate::subject::{Subject, peak_rss_kib};
+
+/// Generous: a Python init against moto takes about a second.
+const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One request: a label, the event, and the HTTP status the function must answer
+/// with (None for non-HTTP events). A wrong status stops the benchmark, so a fast
+/// error is never measured as a fast success.
+pub struct Request {
+    pub label: &'static str,
+    pub event: Box<dyn Fn(usize) -> Value + Send + Sync>,
+    pub status: Option<u16>,
+}
+
+pub struct Cold {
+    pub samples: Vec<Duration>,
+    pub peak_rss_kib: u64,
+}
+
+pub struct Warm {
+    pub routes: Vec<(&'static str, Vec<Duration>)>,
+    pub peak_rss_kib: u64,
+}
+
+/// A process that is killed when dropped, so an early return leaves nothing behind.
+struct Environment(Child);
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn call(api: &RuntimeApi, request: &Request, i: usize) -> Result<Value, BenchError> {
+    let pending = queue(api, request, i)?;
+    answer(pending, request).await
+}
+
+fn queue(
+    api: &RuntimeApi,
+    request: &Request,
+    i: usize,
+) -> Result<oneshot::Receiver<Outcome>, BenchError> {
+    let event = serde_json::to_vec(&(request.event)(i))?;
+    Ok(api.invoke(Bytes::from(event)))
+}
+
+async fn answer(
+    pending: oneshot::Receiver<Outcome>,
+    request: &Request,
+) -> Result<Value, BenchError> {
+    let answer = tokio::time::timeout(INVOCATION_TIMEOUT, pending)
+        .await
+        .map_err(|_| {
+            format!(
+                "{}: no response within {INVOCATION_TIMEOUT:?}",
+                request.label
+            )
+        })??;
+    let body = match answer {
+        Outcome::Response(body) => body,
+        Outcome::Error(body) => {
+            return Err(format!(
+                "{}: invocation error {}",
+                request.label,
+                String::from_utf8_lossy(&body)
+            )
+            .into());
+        }
+    };
+    let value: Value = serde_json::from_slice(&body)?;
+    if let Some(expected) = request.status {
+        let status = value.get("statusCode").and_then(Value::as_u64);
+        if status != Some(u64::from(expected)) {
+            return Err(format!("{}: expected HTTP {expected}, got {value}", request.label).into());
+        }
+    }
+    Ok(value)
+}
+
+pub async fn cold(subject: &Subject, request: &Request, spawns: usize) -> Result<Cold, BenchError> {
+    let mut samples = Vec::with_capacity(spawns);
+    let mut peak = 0;
+    for i in 0..spawns {
+        let api = RuntimeApi::start().await?;
+        let started = Instant::now();
+        let pending = queue(&api, request, i)?;
+        let environment = Environment(subject.spawn(api.address)?);
+        answer(pending, request).await?;
+        samples.push(started.elapsed());
+        peak = peak.max(peak_rss_kib(&environment.0).unwrap_or(0));
+    }
+    Ok(Cold {
+        samples,
+        peak_rss_kib: peak,
+    })
+}
+
+/// Runs `setup` once (unmeasured), then `invocations` of each route in turn.
+pub async fn warm(
+    subject: &Subject,
+    setup: &[Request],
+    routes: &[Request],
+    invocations: usize,
+) -> Result<(Warm, Vec<Value>), BenchError> {
+    let api = RuntimeApi::start().await?;
+    let environment = Environment(subject.spawn(api.address)?);
+    let mut setup_answers = Vec::new();
+    for request in setup {
+        setup_answers.push(call(&api, request, 0).await?);
+    }
+    let mut measured = Vec::new();
+    for request in routes {
+        let mut samples = Vec::with_capacity(invocations);
+        for i in 0..invocations {
+            let started = Instant::now();
+            call(&api, request, i).await?;
+            samples.push(started.elapsed());
+        }
+        measured.push((request.label, samples));
+    }
+    let peak_rss_kib = peak_rss_kib(&environment.0).unwrap_or(0);
+    Ok((
+        Warm {
+            routes: measured,
+            peak_rss_kib,
+        },
+        setup_answers,
+    ))
+}
