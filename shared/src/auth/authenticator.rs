@@ -1,15 +1,19 @@
 use std::sync::Arc;
 
 use super::TokenVerifier;
-use crate::domain::{SessionId, SessionPolicy, UserId};
+use crate::domain::{Session, SessionId, SessionPolicy, UserId};
 use crate::error::Error;
 use crate::ports::{Clock, SessionStore};
 
 /// A caller proven by a valid access token whose session is still active.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user_id: UserId,
     pub session_id: SessionId,
+    /// The session as read to check the token, so a handler does not read it again:
+    /// a `GET /session` costs one backend read, not two. Writes stay conditional on
+    /// its version, so a stale snapshot can only cost a retry, never a lost update.
+    pub session: Session,
 }
 
 /// Turns a bearer token into an [`Authenticated`] caller. Needs only public keys, so
@@ -49,6 +53,7 @@ impl Authenticator {
                 Ok(Authenticated {
                     user_id: claims.sub,
                     session_id: claims.sid,
+                    session: s,
                 })
             }
             _ => Err(Error::Unauthenticated("the session has ended")),

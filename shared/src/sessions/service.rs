@@ -42,10 +42,6 @@ impl SessionService {
         &self.policy
     }
 
-    pub async fn get(&self, caller: Authenticated) -> Result<Session, Error> {
-        self.load_active(caller, self.clock.now()).await
-    }
-
     pub async fn replace(
         &self,
         caller: Authenticated,
@@ -86,9 +82,15 @@ impl SessionService {
         precondition: &Precondition,
         change: impl Fn(&SessionData) -> Result<SessionData, Error>,
     ) -> Result<Session, Error> {
+        // The first attempt starts from the authentication's read; a lost race
+        // re-reads.
+        let mut snapshot = Some(caller.session.clone());
         for _ in 0..Self::MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
-            let current = self.load_active(caller, now).await?;
+            let current = match snapshot.take() {
+                Some(session) => session,
+                None => self.load_active(&caller, now).await?,
+            };
             if let Precondition::AnyOf(versions) = precondition
                 && !versions.contains(&current.version)
             {
@@ -109,7 +111,7 @@ impl SessionService {
         Err(Error::Contention)
     }
 
-    async fn load_active(&self, caller: Authenticated, now: Timestamp) -> Result<Session, Error> {
+    async fn load_active(&self, caller: &Authenticated, now: Timestamp) -> Result<Session, Error> {
         match self.store.get(caller.session_id).await? {
             Some(s) if s.user_id == caller.user_id && s.is_active(now, &self.policy) => Ok(s),
             _ => Err(Error::Unauthenticated("the session has ended")),

@@ -111,7 +111,8 @@ pub async fn cold(subject: &Subject, request: &Request, spawns: usize) -> Result
     })
 }
 
-/// Runs `setup` once (unmeasured), then `invocations` of each route in turn.
+/// Runs `setup` once (unmeasured), then, per route, one unmeasured call and
+/// `invocations` measured ones.
 pub async fn warm(
     subject: &Subject,
     setup: &[Request],
@@ -126,6 +127,9 @@ pub async fn warm(
     }
     let mut measured = Vec::new();
     for request in routes {
+        // One unmeasured call first: the first invocation of an environment is its
+        // cold start, and the first of a route may open a connection.
+        call(&api, request, 0).await?;
         let mut samples = Vec::with_capacity(invocations);
         for i in 0..invocations {
             let started = Instant::now();

@@ -87,6 +87,11 @@ async fn next(State(queue): State<Arc<Queue>>) -> impl IntoResponse {
         let notified = queue.arrived.notified();
         if let Some((id, event)) = lock(&queue.pending).pop_front() {
             let mut headers = HeaderMap::new();
+            // awslambdaric hands the handler raw bytes unless the event says it is JSON.
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             let deadline = time::OffsetDateTime::now_utc() + Duration::from_secs(30);
             let deadline_ms = deadline.unix_timestamp_nanos() / 1_000_000;
             for (name, value) in [

@@ -149,13 +149,24 @@ fn missing(name: &'static str) -> LambdaError {
 }
 
 /// The login binary's entry point.
-pub async fn run_login() -> Result<(), lambda_http::Error> {
-    serve(Function::Login, build_login).await
+pub fn run_login() -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(serve(Function::Login, build_login))
 }
 
 /// The session binary's entry point.
-pub async fn run_session() -> Result<(), lambda_http::Error> {
-    serve(Function::Session, build_session).await
+pub fn run_session() -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(serve(Function::Session, build_session))
+}
+
+/// Lambda hands an execution environment one event at a time, so one thread runs
+/// the async work (requests to the backend still overlap) and one blocking thread
+/// runs Argon2. A multi-threaded runtime would start a worker thread per vCPU at
+/// every cold start for nothing.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()
 }
 
 /// JSON logs, init, then the runtime loop. An init failure is logged and returned,
