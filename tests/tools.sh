@@ -90,6 +90,22 @@ json.dump(template, open(sys.argv[2], "w"))
 PY
 }
 
+# Waits until HOST:PORT accepts TCP connections or TIMEOUT seconds pass.
+wait_for_port() {
+  python3 - "$1" "$2" "${3:-30}" <<'PY'
+import socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+deadline = time.time() + limit
+while time.time() < deadline:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(f"{host}:{port} did not accept connections within {limit:.0f} s")
+PY
+}
+
 # Starts moto on a free port; sets MOTO_URL and appends its pid to `pids`.
 start_moto() {
   local port
