@@ -15,6 +15,18 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl ConfigError {
+    /// An unset (or empty) variable. It carries no value, so a secret's never
+    /// reaches a log line.
+    pub fn missing(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: String::new(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Reads variables through a lookup function so tests never touch the process
 /// environment (mutating it is `unsafe` in edition 2024).
 pub struct Env<F>(F);
@@ -22,6 +34,21 @@ pub struct Env<F>(F);
 impl Env<fn(&str) -> Option<String>> {
     pub fn process() -> Self {
         Env(|name| std::env::var(name).ok())
+    }
+}
+
+/// A fixed set of variables, for tests of the parsers.
+#[cfg(test)]
+pub(crate) type FixedEnv = Env<Box<dyn Fn(&str) -> Option<String>>>;
+
+#[cfg(test)]
+impl FixedEnv {
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env(Box::new(move |name| map.get(name).cloned()))
     }
 }
 
@@ -33,6 +60,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// The raw value, with empty treated as unset.
     pub fn raw(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The raw value of a variable that must be set.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.raw(name)
+            .ok_or_else(|| ConfigError::missing(name, "is required"))
     }
 
     pub fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -139,16 +172,10 @@ pub fn auth_settings<F: Fn(&str) -> Option<String>>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Env::from_lookup(move |name| map.get(name).cloned())
+    fn env(pairs: &[(&str, &str)]) -> FixedEnv {
+        Env::from_pairs(pairs)
     }
 
     #[test]

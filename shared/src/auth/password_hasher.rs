@@ -22,8 +22,7 @@ pub struct PasswordHasher {
 /// 19 MiB). Nothing verifies against it successfully: `verify` answers false for a
 /// missing account whatever the password. A test keeps its parameters equal to the
 /// hasher's, so an unknown account costs exactly what a known one does.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$hTKZhxUvW8Lzq+XEfwL6Pg$TdQoWwO8ZLFb4TBzZ6SoHMd5+B4CcLguhSlD8ZbUlB4";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$hTKZhxUvW8Lzq+XEfwL6Pg$TdQoWwO8ZLFb4TBzZ6SoHMd5+B4CcLguhSlD8ZbUlB4";
 
 impl PasswordHasher {
     pub const MEMORY_KIB: u32 = 19_456;

@@ -152,7 +152,11 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
     // the same request rejected before any backend call.
     let round_trip = match (
         warm_summary(figures, "session", "GET /session"),
-        warm_summary(figures, "session", "GET /session (forged token: verify only, 401)"),
+        warm_summary(
+            figures,
+            "session",
+            "GET /session (forged token: verify only, 401)",
+        ),
     ) {
         (Some(read), Some(verify)) => read.p50 - verify.p50,
         _ => f64::NAN,

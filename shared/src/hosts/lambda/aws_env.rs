@@ -51,22 +51,15 @@ impl AwsEnv {
     }
 
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        // Never put a credential's value into the error: it would reach the logs.
+        const SET_BY_LAMBDA: &str = "is required (Lambda sets it in every execution environment)";
         let required = |name: &'static str| {
-            env.raw(name).ok_or_else(|| ConfigError {
-                name,
-                value: String::new(),
-                reason: "is required (Lambda sets it in every execution environment)".into(),
-            })
+            env.raw(name)
+                .ok_or_else(|| ConfigError::missing(name, SET_BY_LAMBDA))
         };
         let region = env
             .raw("AWS_REGION")
             .or_else(|| env.raw("AWS_DEFAULT_REGION"))
-            .ok_or_else(|| ConfigError {
-                name: "AWS_REGION",
-                value: String::new(),
-                reason: "is required (Lambda sets it in every execution environment)".into(),
-            })?;
+            .ok_or_else(|| ConfigError::missing("AWS_REGION", SET_BY_LAMBDA))?;
         let credentials = Credentials::new(
             required("AWS_ACCESS_KEY_ID")?,
             required("AWS_SECRET_ACCESS_KEY")?,
@@ -115,16 +108,10 @@ impl AwsEnv {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn aws_env(pairs: &[(&str, &str)]) -> Result<AwsEnv, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        AwsEnv::from(&Env::from_lookup(move |name| map.get(name).cloned()))
+        AwsEnv::from(&Env::from_pairs(pairs))
     }
 
     const LAMBDA: [(&str, &str); 4] = [

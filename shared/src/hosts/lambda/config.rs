@@ -22,18 +22,11 @@ impl LambdaConfig {
     }
 
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            env.raw(name).ok_or_else(|| ConfigError {
-                name,
-                value: String::new(),
-                reason: "is required".into(),
-            })
-        };
         // On Lambda there is no bound address to fall back on: the issuer is the
         // API's public URL and must be configured.
-        let issuer = required("SKIFF_ISSUER")?;
+        let issuer = env.required("SKIFF_ISSUER")?;
         Ok(Self {
-            table: required("SKIFF_TABLE")?,
+            table: env.required("SKIFF_TABLE")?,
             auth: auth_settings(env, &issuer)?,
             max_body_bytes: env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?,
             signing_keys_secret: env.raw("SKIFF_SIGNING_KEYS_SECRET"),
@@ -44,16 +37,10 @@ impl LambdaConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<LambdaConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        LambdaConfig::from(&Env::from_lookup(move |name| map.get(name).cloned()))
+        LambdaConfig::from(&Env::from_pairs(pairs))
     }
 
     #[test]

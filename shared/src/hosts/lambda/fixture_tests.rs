@@ -36,20 +36,14 @@ fn events_dir() -> PathBuf {
 /// the variables `AwsEnv` reads.
 fn moto_sdk() -> aws_types::SdkConfig {
     let endpoint = moto_endpoint();
-    let vars = [
+    AwsEnv::from(&Env::from_pairs(&[
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
-    ];
-    let lookup = move |name: &str| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    };
-    AwsEnv::from(&Env::from_lookup(lookup))
-        .expect("moto settings are complete")
-        .sdk_config()
+    ]))
+    .expect("moto settings are complete")
+    .sdk_config()
 }
 
 /// Creates the function's AWS resources in moto and returns its config.

@@ -141,11 +141,10 @@ fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {
 }
 
 fn missing(name: &'static str) -> LambdaError {
-    LambdaError::Config(crate::config::ConfigError {
+    LambdaError::Config(crate::config::ConfigError::missing(
         name,
-        value: String::new(),
-        reason: "is required by this function".into(),
-    })
+        "is required by this function",
+    ))
 }
 
 /// The login binary's entry point.

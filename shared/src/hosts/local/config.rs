@@ -60,16 +60,10 @@ impl LocalConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<LocalConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        LocalConfig::from(&Env::from_lookup(move |name| map.get(name).cloned()))
+        LocalConfig::from(&Env::from_pairs(pairs))
     }
 
     #[test]
