@@ -128,7 +128,7 @@ def main():
     secret_value, jwks = signing_keys(args.key_file)
     secret = stack.client("secretsmanager").create_secret(Name=f"{args.stack}/signing-keys",
                                                           SecretString=secret_value)
-    given = {"SigningKeysSecretArn": secret["ARN"], "PublicJwks": json.dumps(jwks)}
+    given = {"SigningKeysSecretArn": secret["ARN"], "PublicJwks": json.dumps(jwks, separators=(",", ":"))}
     for name, spec in template.get("Parameters", {}).items():
         if name in given:
             stack.refs[name] = given[name]

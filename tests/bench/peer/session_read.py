@@ -1,7 +1,7 @@
 """The benchmark's peer: Skiff's `GET /session` written the way a Python team would
 write it with Powertools for AWS Lambda, run under awslambdaric like a Python
 Lambda function. Same work as the Rust session function: verify the RS256 access
-token against the JWKS from SSM (read once, at init), read the session item from
+token against the JWKS from the environment (parsed once, at init), read the session item from
 the same DynamoDB table with a consistent read, check revocation and expiry,
 answer JSON. `make bench` runs it against the same moto.
 """
@@ -25,10 +25,7 @@ IDLE_MS = 24 * 3600 * 1000
 ABSOLUTE_MS = 30 * 24 * 3600 * 1000
 
 table = boto3.resource("dynamodb").Table(os.environ["SKIFF_TABLE"])
-_jwks = json.loads(
-    boto3.client("ssm").get_parameter(Name=os.environ["SKIFF_JWKS_PARAMETER"])["Parameter"]["Value"]
-)
-KEYS = {key["kid"]: jwt.PyJWK(key).key for key in _jwks["keys"]}
+KEYS = {key["kid"]: jwt.PyJWK(key).key for key in json.loads(os.environ["SKIFF_JWKS"])["keys"]}
 
 
 def problem(status: int, title: str) -> Response:

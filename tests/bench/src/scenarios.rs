@@ -11,7 +11,7 @@ use skiff::domain::Password;
 use crate::config::BenchConfig;
 use crate::events::{Fixtures, body_of};
 use crate::measure::{self, BenchError, Cold, Request};
-use crate::report::{Figures, write_report};
+use crate::report::{Figures, NO_NETWORK_INIT, write_report};
 use crate::subject::Subject;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -37,6 +37,8 @@ fn python_peer(config: &BenchConfig, env: &[(String, String)]) -> Subject {
         ("LAMBDA_TASK_ROOT".into(), dir.clone()),
         ("PYTHONPATH".into(), dir),
         ("POWERTOOLS_SERVICE_NAME".into(), "session".into()),
+        // Lambda's Python runtime does not write bytecode caches into the task root.
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ]);
     Subject {
         name: "python-peer",
@@ -92,6 +94,12 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     let login = binary(&config, "login", &env);
     let session = binary(&config, "session", &env);
     let peer = python_peer(&config, &env);
+    let mut offline_env = env.clone();
+    offline_env.push(("SKIFF_WARM_UP".into(), "false".into()));
+    let session_offline = Subject {
+        name: NO_NETWORK_INIT,
+        ..binary(&config, "session", &offline_env)
+    };
     let n = config.warm_invocations;
 
     eprintln!("argon2id: {ARGON2_SAMPLES} verifications in-process");
@@ -191,6 +199,8 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     )?;
     let login_cold = measure::cold(&login, &jwks, spawns).await?;
     let session_cold = measure::cold(&session, &session_request("GET /session")?, spawns).await?;
+    let offline_cold =
+        measure::cold(&session_offline, &session_request("GET /session")?, spawns).await?;
     let peer_cold = measure::cold(&peer, &session_request("GET /session")?, spawns).await?;
 
     let figures = Figures {
@@ -201,6 +211,7 @@ pub async fn run() -> Result<PathBuf, BenchError> {
             cold_row(&floor, floor_cold),
             cold_row(&login, login_cold),
             cold_row(&session, session_cold),
+            cold_row(&session_offline, offline_cold),
             cold_row(&peer, peer_cold),
         ],
         warm: vec![

@@ -9,8 +9,10 @@ pub struct LambdaConfig {
     pub max_body_bytes: usize,
     /// Secrets Manager secret with the private signing keys (login function).
     pub signing_keys_secret: Option<String>,
-    /// SSM parameter with the public JWKS (session function).
-    pub jwks_parameter: Option<String>,
+    /// The public JWKS itself (session function).
+    pub jwks: Option<String>,
+    /// Open the DynamoDB connection during init (see `warm_up`).
+    pub warm_up: bool,
 }
 
 impl LambdaConfig {
@@ -30,7 +32,8 @@ impl LambdaConfig {
             auth: auth_settings(env, &issuer)?,
             max_body_bytes: env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?,
             signing_keys_secret: env.raw("SKIFF_SIGNING_KEYS_SECRET"),
-            jwks_parameter: env.raw("SKIFF_JWKS_PARAMETER"),
+            jwks: env.raw("SKIFF_JWKS"),
+            warm_up: env.parse_or("SKIFF_WARM_UP", true)?,
         })
     }
 }
@@ -58,14 +61,24 @@ mod tests {
         let c = config(&[
             ("SKIFF_ISSUER", "https://api.example.com/"),
             ("SKIFF_TABLE", "skiff"),
-            ("SKIFF_JWKS_PARAMETER", "/skiff/jwks"),
+            ("SKIFF_JWKS", "{\"keys\": []}"),
         ])
         .unwrap();
         assert_eq!(
             (c.auth.issuer.as_str(), c.table.as_str()),
             ("https://api.example.com", "skiff")
         );
-        assert_eq!(c.jwks_parameter.as_deref(), Some("/skiff/jwks"));
+        assert_eq!(c.jwks.as_deref(), Some("{\"keys\": []}"));
+        assert!(c.warm_up, "warming up is the default");
         assert_eq!(c.signing_keys_secret, None);
+    }
+
+    #[test]
+    fn warm_up_is_a_boolean() {
+        let base = [("SKIFF_ISSUER", "https://a.example"), ("SKIFF_TABLE", "t")];
+        let off = [base[0], base[1], ("SKIFF_WARM_UP", "false")];
+        assert!(!config(&off).unwrap().warm_up);
+        let bad = [base[0], base[1], ("SKIFF_WARM_UP", "sometimes")];
+        assert_eq!(config(&bad).unwrap_err().name, "SKIFF_WARM_UP");
     }
 }

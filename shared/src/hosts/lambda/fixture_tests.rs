@@ -1,6 +1,6 @@
 //! Runs every API Gateway v2 fixture in `events/apigw/` through the Router of the
 //! function it belongs to, built exactly as Lambda init builds it, against moto:
-//! DynamoDB table, the signing key in Secrets Manager, the JWKS in SSM.
+//! DynamoDB table, the signing key in Secrets Manager, the JWKS in the environment.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -66,15 +66,6 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
             .jwks(),
     )
     .unwrap();
-    let parameter = format!("/skiff-test/{unique}/jwks");
-    aws_sdk_ssm::Client::new(sdk)
-        .put_parameter()
-        .name(&parameter)
-        .value(jwks)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
     LambdaConfig {
         table,
         auth: auth_settings(
@@ -84,7 +75,8 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         .unwrap(),
         max_body_bytes: LambdaConfig::DEFAULT_MAX_BODY_BYTES,
         signing_keys_secret: Some(secret),
-        jwks_parameter: Some(parameter),
+        jwks: Some(jwks),
+        warm_up: true,
     }
 }
 

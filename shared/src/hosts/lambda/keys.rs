@@ -1,6 +1,6 @@
 //! Signing keys on AWS: private keys from Secrets Manager for the function that
-//! signs, the public JWKS from SSM Parameter Store for functions that only verify.
-//! Both are read once, at init.
+//! signs, read once at init; the public JWKS, which is not secret, straight from
+//! the environment of the functions that only verify.
 
 use serde::Deserialize;
 
@@ -50,27 +50,9 @@ pub(super) async fn load_private_keys(
     parse_private_key_secret(secret)
 }
 
-pub(super) async fn load_public_keys(
-    sdk: &aws_types::SdkConfig,
-    parameter: &str,
-) -> Result<PublicKeys, LambdaError> {
-    let output = aws_sdk_ssm::Client::new(sdk)
-        .get_parameter()
-        .name(parameter)
-        .send()
-        .await
-        .map_err(|e| {
-            LambdaError::Aws(format!(
-                "read parameter {parameter}: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(e)
-            ))
-        })?;
-    let value = output
-        .parameter()
-        .and_then(|p| p.value())
-        .ok_or_else(|| LambdaError::Keys(format!("parameter {parameter} has no value")))?;
-    PublicKeys::from_jwks_json(value)
-        .map_err(|e| LambdaError::Keys(format!("parameter {parameter}: {e}")))
+/// `SKIFF_JWKS`: a parse error names the variable, never a key.
+pub(super) fn parse_public_keys(jwks: &str) -> Result<PublicKeys, LambdaError> {
+    PublicKeys::from_jwks_json(jwks).map_err(|e| LambdaError::Keys(format!("SKIFF_JWKS: {e}")))
 }
 
 #[cfg(test)]
@@ -91,6 +73,22 @@ mod tests {
             single.public_keys().jwks().keys[0].kid,
             "the last key of the list signs"
         );
+    }
+
+    #[test]
+    fn public_keys_come_from_the_jwks_the_signer_publishes() {
+        let ring = parse_private_key_secret(&generate_private_key_pem().unwrap()).unwrap();
+        let published = serde_json::to_string(&ring.public_keys().jwks()).unwrap();
+        let keys = parse_public_keys(&published).unwrap();
+        assert_eq!(
+            keys.jwks().keys[0].kid,
+            ring.public_keys().jwks().keys[0].kid
+        );
+        let Err(error) = parse_public_keys("{\"keys\": 3}") else {
+            panic!("a malformed JWKS was accepted");
+        };
+        let error = error.to_string();
+        assert!(error.contains("SKIFF_JWKS"), "{error}");
     }
 
     #[test]

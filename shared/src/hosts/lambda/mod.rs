@@ -50,7 +50,7 @@ impl Function {
     pub fn key_variable(self) -> &'static str {
         match self {
             Function::Login => "SKIFF_SIGNING_KEYS_SECRET",
-            Function::Session => "SKIFF_JWKS_PARAMETER",
+            Function::Session => "SKIFF_JWKS",
         }
     }
 
@@ -113,12 +113,12 @@ async fn build_session(
     config: &LambdaConfig,
     sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
-    let stores = stores(config, sdk).await;
-    let parameter = config
-        .jwks_parameter
+    let jwks = config
+        .jwks
         .as_deref()
         .ok_or_else(|| missing(Function::Session.key_variable()))?;
-    let keys = keys::load_public_keys(sdk, parameter).await?;
+    let keys = keys::parse_public_keys(jwks)?;
+    let stores = stores(config, sdk).await;
     let parts = vec![Part::Health, sessions_part(&stores, &keys, &config.auth)];
     Ok(finish(parts, config))
 }
@@ -129,7 +129,9 @@ async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) -> Stores {
         config.table.as_str(),
         config.auth.session.absolute_lifetime,
     );
-    warm_up(&store).await;
+    if config.warm_up {
+        warm_up(&store).await;
+    }
     Stores::from_one(store)
 }
 
@@ -189,7 +191,8 @@ async fn serve(
 
 /// One cheap read during init opens the DynamoDB connection (DNS, TCP, TLS), so the
 /// first request does not pay the handshake. The trade-off: init takes one round trip
-/// longer, and a read capacity unit is spent per cold start. A failure here only
+/// longer, and a read capacity unit is spent per cold start (`SKIFF_WARM_UP=false`
+/// turns it off). A failure here only
 /// logs: the function still starts, and requests report the backend as unavailable.
 async fn warm_up(store: &DynamoStore) {
     let read = store

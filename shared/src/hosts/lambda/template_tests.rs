@@ -261,17 +261,16 @@ fn broken_references_variables_and_routes_are_caught() {
         let vars = t["Resources"]["SessionFunction"]["Properties"]["Environment"]["Variables"]
             .as_object_mut()
             .unwrap();
-        vars.remove("SKIFF_JWKS_PARAMETER");
-        vars.insert("SKIFF_JWKS_PARAM".into(), serde_json::json!("x"));
+        vars.remove("SKIFF_JWKS");
+        vars.insert("SKIFF_JWKS_JSON".into(), serde_json::json!("x"));
     });
     assert!(
         p.iter()
-            .any(|p| p.contains("SKIFF_JWKS_PARAM, which the function never reads")),
+            .any(|p| p.contains("SKIFF_JWKS_JSON, which the function never reads")),
         "{p:?}"
     );
     assert!(
-        p.iter()
-            .any(|p| p.contains("does not set SKIFF_JWKS_PARAMETER")),
+        p.iter().any(|p| p.contains("does not set SKIFF_JWKS")),
         "{p:?}"
     );
 
