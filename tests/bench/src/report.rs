@@ -91,8 +91,9 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
          functions warm their DynamoDB connection there; `{NO_NETWORK_INIT}` is the \
          session function with `SKIFF_WARM_UP=false`, whose init makes no network call. \
          The session function and the peer take the public JWKS from the environment. \
-         The first response of every function except the floor includes one DynamoDB \
-         read (`GET /session`) or none (login's `GET /.well-known/jwks.json`).\n",
+         The first request is `GET /session` (one DynamoDB read) for the session \
+         function and the peer, `GET /.well-known/jwks.json` for login and `GET /health` \
+         for `{NO_NETWORK_INIT}`: no backend call in its init nor in its request.\n",
         figures.spawns
     )?;
     writeln!(
