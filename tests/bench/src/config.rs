@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 pub struct BenchConfig {
-    /// Release binaries: login, session, echo-floor.
+    /// `cargo lambda build --release` output: `<function>/bootstrap` for login,
+    /// session and echo-floor.
     pub bin_dir: PathBuf,
     /// The functions' environment, provisioned in moto by infra/emulate/provision.py.
     pub env_file: PathBuf,

@@ -67,7 +67,8 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
     writeln!(
         out,
         "Written by `make bench` on {date}. Machine: {}. Every figure below comes from \
-         that one run: the Skiff functions (release build), the floor (a bare \
+         that one run: the Skiff functions (release builds by `cargo lambda build`, as \
+         `make package` makes them for deployment), the floor (a bare \
          `lambda_runtime` echo function built in the same run) and the peer (the same \
          session read in Python with Powertools for AWS Lambda under `awslambdaric`), \
          all against the same moto, all driven through the benchmark's own Lambda \

@@ -18,7 +18,8 @@ const PASSWORD: &str = "correct horse battery staple";
 const ARGON2_SAMPLES: usize = 30;
 
 fn binary(config: &BenchConfig, name: &'static str, env: &[(String, String)]) -> Subject {
-    let program = config.bin_dir.join(name);
+    // cargo lambda's layout: <dir>/<function>/bootstrap.
+    let program = config.bin_dir.join(name).join("bootstrap");
     let binary_size = std::fs::metadata(&program).ok().map(|m| m.len());
     Subject {
         name,
