@@ -25,13 +25,13 @@ pub(crate) fn test_log_level() -> String {
 /// Which host the suite runs against: `SKIFF_TEST_HOST` = `local` (the default) or
 /// `aws-local` (the Lambda functions on moto, as `make aws-local` runs them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostKind {
+pub(crate) enum HostKind {
     Local,
     AwsLocal,
 }
 
 impl HostKind {
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         match std::env::var("SKIFF_TEST_HOST").as_deref() {
             Err(_) | Ok("local") => HostKind::Local,
             Ok("aws-local") => HostKind::AwsLocal,

@@ -7,7 +7,7 @@ mod host;
 mod local;
 mod tokens;
 
-pub use host::{Account, HostKind, TestHost, shared_key};
+pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
 pub use tokens::{TestKey, b64url, claims_for, sign_with};
 

@@ -56,7 +56,7 @@ fn python_peer(config: &BenchConfig, env: &[(String, String)]) -> Subject {
 }
 
 fn fixture(
-    fixtures: &std::sync::Arc<Fixtures>,
+    fixtures: &Fixtures,
     label: &'static str,
     file: &'static str,
     fills: Vec<(&'static str, String)>,
@@ -90,7 +90,7 @@ fn raw_argon2_verify() -> Result<Vec<Duration>, BenchError> {
 pub async fn run() -> Result<PathBuf, BenchError> {
     let config = BenchConfig::from_env()?;
     let env = config.function_env()?;
-    let fixtures = std::sync::Arc::new(Fixtures::new(&config.events_dir));
+    let fixtures = Fixtures::new(&config.events_dir);
     let floor = binary(&config, "echo-floor", &[]);
     let login = binary(&config, "login", &env);
     let session = binary(&config, "session", &env);
