@@ -2,7 +2,9 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use skiff_contract_tests::{PASSWORD, TestHost, assert_problem, assert_unauthorized, unique_email};
+use skiff_contract_tests::{
+    PASSWORD, TestHost, assert_problem, assert_unauthorized, statuses_of, unique_email,
+};
 
 #[tokio::test]
 async fn register_normalises_the_email_and_refuses_duplicates() {
@@ -293,26 +295,13 @@ async fn concurrent_guesses_get_no_more_than_five_tries() {
     let host = TestHost::start();
     let email = unique_email();
     host.register(&email, PASSWORD).await;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let client = host.client.clone();
-        let url = host.url("/auth/login");
-        let body = json!({"email": email, "password": "wrong password!!"});
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let guesses = (0..20)
+        .map(|_| {
+            host.request(Method::POST, "/auth/login")
+                .json(&json!({"email": email, "password": "wrong password!!"}))
+        })
+        .collect();
+    let statuses = statuses_of(guesses).await;
     let heard = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!((heard, refused), (5, 15), "{statuses:?}");

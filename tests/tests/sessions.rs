@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use skiff_contract_tests::{Account, TestHost, assert_problem, assert_unauthorized};
+use skiff_contract_tests::{Account, TestHost, assert_problem, assert_unauthorized, statuses_of};
 
 async fn write(
     host: &TestHost,
@@ -297,28 +297,15 @@ async fn concurrent_writers_never_lose_an_update() {
 async fn concurrent_conditional_writers_have_one_winner() {
     let host = TestHost::start();
     let account = host.account().await;
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let client = host.client.clone();
-        let url = host.url("/session/data");
-        let token = account.access_token.clone();
-        tasks.push(tokio::spawn(async move {
-            client
-                .put(url)
-                .bearer_auth(token)
+    let writers = (0..8)
+        .map(|i| {
+            host.request(Method::PUT, "/session/data")
+                .bearer_auth(&account.access_token)
                 .header("if-match", "\"1\"")
                 .json(&json!({ "winner": i }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+        })
+        .collect();
+    let mut statuses = statuses_of(writers).await;
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 412, 412, 412, 412, 412, 412, 412]);
 }
