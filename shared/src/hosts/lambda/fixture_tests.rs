@@ -80,6 +80,16 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
     }
 }
 
+/// Fills the `{{access_token}}` and `{{refresh_token}}` placeholders from a login body.
+fn remember_tokens(vars: &mut HashMap<&str, String>, login: &Value) {
+    for name in ["access_token", "refresh_token"] {
+        let token = login[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("login gave no {name}"));
+        vars.insert(name, token.to_owned());
+    }
+}
+
 async fn invoke(router: &Router, file: &str, vars: &HashMap<&str, String>) -> (u16, Value) {
     let mut text = std::fs::read_to_string(events_dir().join(file)).unwrap();
     for (name, value) in vars {
@@ -119,14 +129,7 @@ async fn every_fixture_gets_its_expected_status_from_its_function() {
         if fixture.fresh_login {
             let (status, tokens) = invoke(&routers["login"], "login/login.json", &vars).await;
             assert_eq!(status, 200, "fresh login before {}", fixture.file);
-            vars.insert(
-                "access_token",
-                tokens["access_token"].as_str().unwrap().to_owned(),
-            );
-            vars.insert(
-                "refresh_token",
-                tokens["refresh_token"].as_str().unwrap().to_owned(),
-            );
+            remember_tokens(&mut vars, &tokens);
         }
         let router = routers
             .get(fixture.function.as_str())
@@ -139,14 +142,7 @@ async fn every_fixture_gets_its_expected_status_from_its_function() {
             ));
         }
         if fixture.file == "login/login.json" && status == 200 {
-            vars.insert(
-                "access_token",
-                body["access_token"].as_str().unwrap().to_owned(),
-            );
-            vars.insert(
-                "refresh_token",
-                body["refresh_token"].as_str().unwrap().to_owned(),
-            );
+            remember_tokens(&mut vars, &body);
         }
     }
     assert!(
