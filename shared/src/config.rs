@@ -170,6 +170,43 @@ pub fn auth_settings<F: Fn(&str) -> Option<String>>(
     })
 }
 
+/// Jobs and account-deletion settings shared by every host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkSettings {
+    /// Attempts per job before it ends `failed` (keep it below the queue's
+    /// maximum receives, so a failing job ends `failed` and not in the DLQ).
+    pub job_max_attempts: u32,
+    /// Jobs of one batch run at most this many at a time.
+    pub batch_concurrency: usize,
+    /// How long a deletion request waits for its confirmation.
+    pub deletion_window: Duration,
+}
+
+pub fn work_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<WorkSettings, ConfigError> {
+    let job_max_attempts: u32 = env.parse_or("SKIFF_JOB_MAX_ATTEMPTS", 3)?;
+    let batch_concurrency: usize = env.parse_or("SKIFF_BATCH_CONCURRENCY", 4)?;
+    for (name, value) in [
+        ("SKIFF_JOB_MAX_ATTEMPTS", job_max_attempts as usize),
+        ("SKIFF_BATCH_CONCURRENCY", batch_concurrency),
+    ] {
+        if value == 0 {
+            return Err(ConfigError {
+                name,
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+    }
+    Ok(WorkSettings {
+        job_max_attempts,
+        batch_concurrency,
+        deletion_window: env
+            .duration_or("SKIFF_DELETION_WINDOW", Duration::from_secs(24 * 3600))?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +243,19 @@ mod tests {
         assert_eq!(settings.issuer, "https://auth.example.com");
         assert_eq!(settings.session.idle_timeout, Duration::from_secs(2));
         assert_eq!(settings.lockout.max_failures, 3);
+    }
+
+    #[test]
+    fn work_settings_default_and_refuse_zero() {
+        let settings = work_settings(&env(&[])).unwrap();
+        assert_eq!(settings.job_max_attempts, 3);
+        assert_eq!(settings.deletion_window, Duration::from_secs(86_400));
+        let short = work_settings(&env(&[("SKIFF_DELETION_WINDOW", "3s")])).unwrap();
+        assert_eq!(short.deletion_window, Duration::from_secs(3));
+        let err = work_settings(&env(&[("SKIFF_JOB_MAX_ATTEMPTS", "0")])).unwrap_err();
+        assert_eq!(err.name, "SKIFF_JOB_MAX_ATTEMPTS");
+        let err = work_settings(&env(&[("SKIFF_BATCH_CONCURRENCY", "x")])).unwrap_err();
+        assert_eq!(err.name, "SKIFF_BATCH_CONCURRENCY");
     }
 
     #[test]

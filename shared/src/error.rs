@@ -29,6 +29,15 @@ pub enum Error {
     PreconditionFailed,
     #[error("no resource at this path")]
     NotFound,
+    /// The caller is known but may not do this (a wrong confirmation code).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The resource is in a state that does not allow this.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// Well-formed but refused: an Idempotency-Key reused with another body.
+    #[error("{0}")]
+    Unprocessable(&'static str),
     #[error("this method is not allowed on this path")]
     MethodNotAllowed,
     /// Too many concurrent writers on one record; the caller may retry at once.

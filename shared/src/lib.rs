@@ -4,12 +4,17 @@
 pub mod adapters;
 pub mod api;
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod hosts;
+pub mod idempotency;
+pub mod jobs;
+pub mod notifications;
 pub mod ports;
 pub mod sessions;
 pub mod telemetry;
+pub mod workflow;
 
 pub use error::Error;

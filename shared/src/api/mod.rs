@@ -2,9 +2,11 @@
 //! (local server, Lambda, Azure) serves it unchanged; a Lambda function serves the
 //! [`Part`]s it hosts, with the same handlers, errors and middleware.
 
+mod account_routes;
 mod auth_routes;
 mod discovery_routes;
 mod extract;
+mod jobs_routes;
 mod middleware;
 mod problem;
 mod session_routes;
@@ -13,12 +15,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 pub use discovery_routes::Discovery;
 
 use crate::auth::{AuthService, Authenticator};
+use crate::jobs::JobService;
+use crate::notifications::NotificationService;
 use crate::sessions::SessionService;
+use crate::workflow::DeletionService;
 
 /// What the auth routes need.
 #[derive(Clone)]
@@ -32,6 +37,33 @@ pub struct AuthApi {
 pub struct SessionApi {
     pub sessions: SessionService,
     pub authenticator: Authenticator,
+}
+
+/// What the jobs and notifications routes need.
+#[derive(Clone)]
+pub struct JobsApi {
+    pub jobs: JobService,
+    pub notifications: NotificationService,
+    pub authenticator: Authenticator,
+}
+
+/// What the account-deletion routes need.
+#[derive(Clone)]
+pub struct AccountApi {
+    pub deletions: DeletionService,
+    pub authenticator: Authenticator,
+}
+
+impl FromRef<JobsApi> for Authenticator {
+    fn from_ref(api: &JobsApi) -> Self {
+        api.authenticator.clone()
+    }
+}
+
+impl FromRef<AccountApi> for Authenticator {
+    fn from_ref(api: &AccountApi) -> Self {
+        api.authenticator.clone()
+    }
 }
 
 impl FromRef<AuthApi> for Authenticator {
@@ -56,6 +88,10 @@ pub enum Part {
     Auth(Box<AuthApi>),
     /// `GET /session`, `PUT|PATCH|DELETE /session/data`
     Sessions(SessionApi),
+    /// `POST|GET /jobs`, `GET /jobs/{job_id}`, `GET /notifications`
+    Jobs(Box<JobsApi>),
+    /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`
+    Account(AccountApi),
 }
 
 /// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
@@ -72,6 +108,12 @@ pub mod paths {
         "/auth/logout",
     ];
     pub const SESSIONS: &[&str] = &["/session", "/session/data"];
+    pub const JOBS: &[&str] = &["/jobs", "/jobs/{job_id}", "/notifications"];
+    pub const ACCOUNT: &[&str] = &[
+        "/account",
+        "/account/deletion/confirm",
+        "/account/deletion/{deletion_id}",
+    ];
 }
 
 impl Part {
@@ -98,6 +140,22 @@ impl Part {
                     put(session_routes::replace_data)
                         .patch(session_routes::patch_data)
                         .delete(session_routes::clear_data),
+                )
+                .with_state(api),
+            Part::Jobs(api) => Router::new()
+                .route("/jobs", post(jobs_routes::submit).get(jobs_routes::list))
+                .route("/jobs/{job_id}", get(jobs_routes::get))
+                .route("/notifications", get(jobs_routes::notifications))
+                .with_state(*api),
+            Part::Account(api) => Router::new()
+                .route("/account", delete(account_routes::request_deletion))
+                .route(
+                    "/account/deletion/confirm",
+                    post(account_routes::confirm_deletion),
+                )
+                .route(
+                    "/account/deletion/{deletion_id}",
+                    get(account_routes::deletion_status),
                 )
                 .with_state(api),
         }

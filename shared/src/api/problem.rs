@@ -108,6 +108,13 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
             "Precondition failed",
         ),
         Error::NotFound => (S::NOT_FOUND, "/problems/not-found", "Not found"),
+        Error::Forbidden(_) => (S::FORBIDDEN, "/problems/forbidden", "Forbidden"),
+        Error::Conflict(_) => (S::CONFLICT, "/problems/conflict", "Conflict"),
+        Error::Unprocessable(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "/problems/idempotency-key-reused",
+            "Idempotency-Key reused",
+        ),
         Error::MethodNotAllowed => (
             S::METHOD_NOT_ALLOWED,
             "/problems/method-not-allowed",

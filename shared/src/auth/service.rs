@@ -8,8 +8,8 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::ports::{
-    Clock, CreateUserError, LockoutStore, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
-    SessionStore, Stores, User, UserStore,
+    Clock, CreateSessionError, CreateUserError, LockoutStore, RefreshTokenRecord,
+    RefreshTokenStore, RotateOutcome, SessionStore, Stores, User, UserStore,
 };
 
 /// The knobs of the auth flows, parsed from the environment by `config`.
@@ -75,6 +75,7 @@ impl AuthService {
             email,
             password_hash,
             created_at: self.clock.now(),
+            deleting: false,
         };
         match self.users.create(&user).await {
             Ok(()) => Ok(user.id),
@@ -114,7 +115,8 @@ impl AuthService {
         let verified = blocking(move || hasher.verify(&password, stored.as_deref())).await?;
 
         // The attempt was already counted by `admit`; a failure just leaves it so.
-        let Some(user) = user.filter(|_| verified) else {
+        // An account being deleted answers like an unknown one.
+        let Some(user) = user.filter(|u| verified && !u.deleting) else {
             tracing::info!("login failed");
             return Err(Error::InvalidCredentials);
         };
@@ -132,10 +134,24 @@ impl AuthService {
             issued_at: now,
             spent_at: None,
         };
+        let create_session = async {
+            match self.sessions.create(&session).await {
+                Ok(()) => Ok(()),
+                // Deleted (or being deleted) since it was read above: the session
+                // was not created, and the login fails like any unknown account's.
+                Err(CreateSessionError::UserUnavailable) => Err(Error::InvalidCredentials),
+                Err(CreateSessionError::Store(e)) => Err(e.into()),
+            }
+        };
         tokio::try_join!(
-            self.lockouts.clear(&key),
-            self.sessions.create(&session),
-            self.refresh_tokens.insert(&record),
+            async { self.lockouts.clear(&key).await.map_err(Error::from) },
+            create_session,
+            async {
+                self.refresh_tokens
+                    .insert(&record)
+                    .await
+                    .map_err(Error::from)
+            },
         )?;
         tracing::info!(user_id = %user.id, session_id = %session.id, "login succeeded");
         self.issue(user.id, session.id, refresh_token)

@@ -6,14 +6,19 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::api::{self, AuthApi, Discovery, HttpLimits, Part, SessionApi};
+use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
 use crate::auth::{
     AuthService, AuthSettings, Authenticator, KeyRing, PasswordHasher, PublicKeys, TokenSigner,
     TokenVerifier,
 };
+use crate::config::WorkSettings;
 use crate::error::Error;
-use crate::ports::{Clock, Stores, SystemClock};
+use crate::idempotency::Idempotency;
+use crate::jobs::{JobContext, JobRegistry, JobService, JobWorker};
+use crate::notifications::{NotificationService, Notifier};
+use crate::ports::{Clock, Messaging, Stores, SystemClock};
 use crate::sessions::SessionService;
+use crate::workflow::{DeletionService, DeletionSteps};
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
@@ -61,18 +66,103 @@ pub fn discovery_part(keys: &PublicKeys, settings: &AuthSettings) -> Part {
     Part::Discovery(Arc::new(Discovery::new(&settings.issuer, keys)))
 }
 
-/// The whole contract, as the local server serves it.
-pub fn build_router(
-    stores: Stores,
-    keys: &KeyRing,
+/// Jobs and notifications: public keys, the job queue and the kinds it accepts.
+pub fn jobs_part(
+    stores: &Stores,
+    messaging: &Messaging,
+    registry: JobRegistry,
+    keys: &PublicKeys,
     settings: &AuthSettings,
-    limits: HttpLimits,
-) -> Result<Router, Error> {
+) -> Part {
+    let jobs = JobService::new(
+        stores.jobs.clone(),
+        messaging.jobs.clone(),
+        registry,
+        Idempotency::new(stores.idempotency.clone(), clock()),
+        clock(),
+    );
+    Part::Jobs(Box::new(JobsApi {
+        jobs,
+        notifications: NotificationService::new(stores.notifications.clone()),
+        authenticator: authenticator(stores, keys, settings),
+    }))
+}
+
+/// Account deletion: public keys and the workflow.
+pub fn account_part(
+    stores: &Stores,
+    messaging: &Messaging,
+    keys: &PublicKeys,
+    settings: &AuthSettings,
+    work: &WorkSettings,
+) -> Part {
+    Part::Account(AccountApi {
+        deletions: DeletionService::new(
+            stores.deletions.clone(),
+            messaging.workflow.clone(),
+            clock(),
+            work.deletion_window,
+        ),
+        authenticator: authenticator(stores, keys, settings),
+    })
+}
+
+/// The queue consumer that runs jobs.
+pub fn job_worker(
+    stores: &Stores,
+    messaging: &Messaging,
+    registry: JobRegistry,
+    work: &WorkSettings,
+) -> JobWorker {
+    JobWorker::new(
+        JobContext {
+            stores: stores.clone(),
+        },
+        registry,
+        messaging.events.clone(),
+        clock(),
+        work.job_max_attempts,
+    )
+}
+
+/// The events subscriber that writes notifications.
+pub fn notifier(stores: &Stores) -> Notifier {
+    Notifier::new(stores.notifications.clone())
+}
+
+/// The code of the deletion workflow's steps.
+pub fn deletion_steps(stores: &Stores, messaging: &Messaging) -> DeletionSteps {
+    DeletionSteps::new(stores.clone(), messaging.events.clone(), clock())
+}
+
+/// Everything a full host needs to serve the whole contract.
+pub struct Backend<'a> {
+    pub stores: Stores,
+    pub messaging: Messaging,
+    pub registry: JobRegistry,
+    pub keys: &'a KeyRing,
+    pub auth: &'a AuthSettings,
+    pub work: &'a WorkSettings,
+}
+
+/// The whole contract, as the local server serves it.
+pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, Error> {
+    let Backend {
+        stores,
+        messaging,
+        registry,
+        keys,
+        auth,
+        work,
+    } = backend;
+    let public = keys.public_keys();
     let parts = [
         Part::Health,
-        discovery_part(keys.public_keys(), settings),
-        auth_part(&stores, keys, settings)?,
-        sessions_part(&stores, keys.public_keys(), settings),
+        discovery_part(public, auth),
+        auth_part(&stores, keys, auth)?,
+        sessions_part(&stores, public, auth),
+        jobs_part(&stores, &messaging, registry, public, auth),
+        account_part(&stores, &messaging, public, auth, work),
     ];
     Ok(api::router(parts, limits))
 }

@@ -7,4 +7,7 @@ pub mod lambda;
 #[cfg(feature = "sqlite")]
 pub mod local;
 
-pub use app::{auth_part, build_router, discovery_part, sessions_part};
+pub use app::{
+    Backend, account_part, auth_part, build_router, deletion_steps, discovery_part, job_worker,
+    jobs_part, notifier, sessions_part,
+};

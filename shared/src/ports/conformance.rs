@@ -23,20 +23,24 @@ fn data(value: serde_json::Value) -> SessionData {
     SessionData::parse(value).unwrap()
 }
 
-fn new_session() -> Session {
-    Session::start(SessionId::new_random(), UserId::new_random(), at(1_000))
+/// A session of a user that exists: sessions are only created for live users.
+pub(crate) async fn new_session(store: &impl UserStore) -> Session {
+    let owner = user(&unique_email());
+    store.create(&owner).await.unwrap();
+    Session::start(SessionId::new_random(), owner.id, at(1_000))
 }
 
-fn unique_email() -> String {
+pub(crate) fn unique_email() -> String {
     format!("{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
-fn user(email: &str) -> User {
+pub(crate) fn user(email: &str) -> User {
     User {
         id: UserId::new_random(),
         email: Email::parse(email).unwrap(),
         password_hash: "$argon2id$fake".into(),
         created_at: at(1_000),
+        deleting: false,
     }
 }
 
@@ -74,9 +78,11 @@ pub(crate) async fn emails_are_unique_and_users_found_both_ways(store: &impl Use
     );
 }
 
-pub(crate) async fn sessions_round_trip_and_write_only_on_their_version(store: &impl SessionStore) {
-    let session = new_session();
-    store.create(&session).await.unwrap();
+pub(crate) async fn sessions_round_trip_and_write_only_on_their_version(
+    store: &(impl SessionStore + UserStore),
+) {
+    let session = new_session(store).await;
+    SessionStore::create(store, &session).await.unwrap();
     assert_eq!(store.get(session.id).await.unwrap(), Some(session.clone()));
     assert_eq!(store.get(SessionId::new_random()).await.unwrap(), None);
 
@@ -116,10 +122,10 @@ pub(crate) async fn sessions_round_trip_and_write_only_on_their_version(store: &
 }
 
 pub(crate) async fn revocation_blocks_writes_and_extension_only_moves_forward(
-    store: &impl SessionStore,
+    store: &(impl SessionStore + UserStore),
 ) {
-    let session = new_session();
-    store.create(&session).await.unwrap();
+    let session = new_session(store).await;
+    SessionStore::create(store, &session).await.unwrap();
     store.extend(session.id, at(9_000)).await.unwrap();
     store.extend(session.id, at(3_000)).await.unwrap();
     store
@@ -144,10 +150,10 @@ pub(crate) async fn revocation_blocks_writes_and_extension_only_moves_forward(
 
 pub(crate) async fn concurrent_writers_on_one_version_have_one_winner<S>(store: S)
 where
-    S: SessionStore + Clone + 'static,
+    S: SessionStore + UserStore + Clone + 'static,
 {
-    let session = new_session();
-    store.create(&session).await.unwrap();
+    let session = new_session(&store).await;
+    SessionStore::create(&store, &session).await.unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
@@ -309,6 +315,7 @@ macro_rules! conformance_tests {
             #[allow(unused_imports)]
             use super::*;
             use crate::ports::conformance as suite;
+            use crate::ports::conformance_work as work;
 
             #[tokio::test]
             async fn emails_are_unique_and_users_found_both_ways() {
@@ -341,6 +348,34 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn concurrent_attempts_never_exceed_the_limit() {
                 suite::concurrent_attempts_never_exceed_the_limit($store).await;
+            }
+            #[tokio::test]
+            async fn sessions_are_created_only_for_live_users() {
+                work::sessions_are_created_only_for_live_users(&$store).await;
+            }
+            #[tokio::test]
+            async fn deleting_a_user_frees_the_email() {
+                work::deleting_a_user_frees_the_email(&$store).await;
+            }
+            #[tokio::test]
+            async fn jobs_move_only_from_the_state_they_were_read_in() {
+                work::jobs_move_only_from_the_state_they_were_read_in(&$store).await;
+            }
+            #[tokio::test]
+            async fn jobs_list_newest_first_in_pages() {
+                work::jobs_list_newest_first_in_pages(&$store).await;
+            }
+            #[tokio::test]
+            async fn idempotency_keys_are_claimed_once() {
+                work::idempotency_keys_are_claimed_once(&$store).await;
+            }
+            #[tokio::test]
+            async fn notifications_are_added_once_newest_first() {
+                work::notifications_are_added_once_newest_first(&$store).await;
+            }
+            #[tokio::test]
+            async fn deletions_move_only_from_the_given_states() {
+                work::deletions_move_only_from_the_given_states(&$store).await;
             }
         }
     };

@@ -4,7 +4,14 @@
 mod clock;
 #[cfg(test)]
 pub(crate) mod conformance;
+#[cfg(test)]
+pub(crate) mod conformance_work;
+mod deletions;
+mod idempotency;
+mod jobs;
 mod lockouts;
+mod messaging;
+mod notifications;
 mod refresh_tokens;
 mod sessions;
 mod store_error;
@@ -12,9 +19,14 @@ mod stores;
 mod users;
 
 pub use clock::{Clock, SystemClock};
+pub use deletions::DeletionStore;
+pub use idempotency::{Claim, IdempotencyRecord, IdempotencyStore};
+pub use jobs::JobStore;
 pub use lockouts::LockoutStore;
+pub use messaging::{DeletionWorkflow, EventPublisher, JobMessage, JobQueue, Proceed};
+pub use notifications::NotificationStore;
 pub use refresh_tokens::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome};
-pub use sessions::{SessionStore, SessionWrite};
+pub use sessions::{CreateSessionError, SessionStore, SessionWrite};
 pub use store_error::StoreError;
-pub use stores::Stores;
+pub use stores::{AllStores, Messaging, Stores};
 pub use users::{CreateUserError, User, UserStore};

@@ -32,4 +32,5 @@ pub trait RefreshTokenStore: Send + Sync {
         new: &RefreshTokenRecord,
         now: Timestamp,
     ) -> Result<RotateOutcome, StoreError>;
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError>;
 }

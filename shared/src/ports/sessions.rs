@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{Session, SessionData, SessionId, Timestamp, Version};
+use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
 
 /// The result of a conditional write.
 #[derive(Debug)]
@@ -11,9 +11,20 @@ pub enum SessionWrite {
     Conflict,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSessionError {
+    /// The user does not exist or is being deleted: logins must not resurrect it.
+    #[error("the account is gone or being deleted")]
+    UserUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    /// Creates the session in the same atomic step that checks its user exists and
+    /// is not being deleted.
+    async fn create(&self, session: &Session) -> Result<(), CreateSessionError>;
     /// Returns the record even if expired or revoked; callers apply the policy.
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
     /// Atomically replaces the data if the stored version equals `expected` and the
@@ -29,4 +40,8 @@ pub trait SessionStore: Send + Sync {
     async fn extend(&self, id: SessionId, now: Timestamp) -> Result<(), StoreError>;
     /// Revocation is permanent and idempotent.
     async fn revoke(&self, id: SessionId) -> Result<(), StoreError>;
+    /// Every session of the user, revoked or not. Strongly consistent: the
+    /// deletion workflow relies on seeing every session created before it.
+    async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError>;
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError>;
 }

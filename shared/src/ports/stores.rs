@@ -1,6 +1,9 @@
 use std::sync::Arc;
 
-use super::{LockoutStore, RefreshTokenStore, SessionStore, UserStore};
+use super::{
+    DeletionStore, DeletionWorkflow, EventPublisher, IdempotencyStore, JobQueue, JobStore,
+    LockoutStore, NotificationStore, RefreshTokenStore, SessionStore, UserStore,
+};
 
 /// Every store the core needs, as one backend provides them. Hosts build one of
 /// these at init and hand it to `hosts::build_router`.
@@ -10,20 +13,60 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub lockouts: Arc<dyn LockoutStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub notifications: Arc<dyn NotificationStore>,
+    pub deletions: Arc<dyn DeletionStore>,
+}
+
+/// A value implementing every store port (the SQLite store, the DynamoDB store).
+pub trait AllStores:
+    UserStore
+    + SessionStore
+    + RefreshTokenStore
+    + LockoutStore
+    + JobStore
+    + IdempotencyStore
+    + NotificationStore
+    + DeletionStore
+    + 'static
+{
+}
+
+impl<S> AllStores for S where
+    S: UserStore
+        + SessionStore
+        + RefreshTokenStore
+        + LockoutStore
+        + JobStore
+        + IdempotencyStore
+        + NotificationStore
+        + DeletionStore
+        + 'static
+{
 }
 
 impl Stores {
-    /// One value implementing every port (the SQLite store, say).
-    pub fn from_one<S>(store: S) -> Self
-    where
-        S: UserStore + SessionStore + RefreshTokenStore + LockoutStore + 'static,
-    {
+    /// One value implementing every port.
+    pub fn from_one<S: AllStores>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store.clone(),
             refresh_tokens: store.clone(),
-            lockouts: store,
+            lockouts: store.clone(),
+            jobs: store.clone(),
+            idempotency: store.clone(),
+            notifications: store.clone(),
+            deletions: store,
         }
     }
+}
+
+/// The asynchronous edges: where jobs, events and deletions are handed off.
+#[derive(Clone)]
+pub struct Messaging {
+    pub jobs: Arc<dyn JobQueue>,
+    pub events: Arc<dyn EventPublisher>,
+    pub workflow: Arc<dyn DeletionWorkflow>,
 }

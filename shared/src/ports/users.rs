@@ -10,6 +10,9 @@ pub struct User {
     /// Argon2id PHC string; never leaves the auth service.
     pub password_hash: String,
     pub created_at: Timestamp,
+    /// Set when a confirmed account deletion starts: from then on the account
+    /// cannot log in and no session can be created for it.
+    pub deleting: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,4 +29,8 @@ pub trait UserStore: Send + Sync {
     async fn create(&self, user: &User) -> Result<(), CreateUserError>;
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Marks the account as being deleted (idempotent; a missing user is fine).
+    async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError>;
+    /// Removes the account and frees its email (idempotent).
+    async fn delete(&self, id: UserId) -> Result<(), StoreError>;
 }

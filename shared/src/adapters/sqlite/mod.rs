@@ -2,10 +2,17 @@
 //! port. Conditional writes are single SQL statements or transactions, so their
 //! atomicity comes from the database, never from an in-process lock.
 
+mod deletions;
+mod idempotency;
+mod jobs;
 mod lockouts;
+mod notifications;
+mod queue;
 mod refresh_tokens;
 mod sessions;
 mod users;
+
+pub use queue::{QueueSettings, ReceivedMessage, SqliteQueue};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -16,7 +23,10 @@ use rusqlite::types::Type;
 
 use crate::ports::StoreError;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// Each entry takes the schema from its index to the next version.
+const MIGRATIONS: [&str; 2] = [include_str!("schema.sql"), include_str!("schema_v2.sql")];
 
 /// A handle to the database; cheap to clone. SQLite serialises writers anyway, so
 /// one connection used from blocking threads is both simple and sufficient here.
@@ -71,20 +81,21 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(|e| StoreError::new("read schema version", e))?;
-    match version {
-        0 => conn
-            .execute_batch(&format!(
-                "BEGIN; {} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
-                include_str!("schema.sql")
-            ))
-            .map_err(|e| StoreError::new("create schema", e)),
-        SCHEMA_VERSION => Ok(()),
-        newer => Err(StoreError::message(if newer > SCHEMA_VERSION {
-            "the database was written by a newer Skiff; refusing to open it"
-        } else {
-            "unknown database schema version"
-        })),
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::message(
+            "the database was written by a newer Skiff; refusing to open it",
+        ));
     }
+    let from = usize::try_from(version)
+        .map_err(|_| StoreError::message("unknown database schema version"))?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(from) {
+        conn.execute_batch(&format!(
+            "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        ))
+        .map_err(|e| StoreError::new("migrate schema", e))?;
+    }
+    Ok(())
 }
 
 /// Parses a TEXT column, turning a corrupt value into a row error instead of a panic.

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{SqliteStore, parse_column};
-use crate::domain::{RefreshTokenHash, Timestamp};
+use crate::domain::{RefreshTokenHash, Timestamp, UserId};
 use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
 
 const COLUMNS: &str = "token_hash, session_id, user_id, issued_at, spent_at";
@@ -78,6 +78,17 @@ impl RefreshTokenStore for SqliteStore {
             tx.execute(INSERT, new)?;
             tx.commit()?;
             Ok(RotateOutcome::Rotated)
+        })
+        .await
+    }
+
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
+        self.call("delete refresh tokens of user", move |conn| {
+            conn.execute(
+                "DELETE FROM refresh_tokens WHERE user_id = ?1",
+                [user.to_string()],
+            )
+            .map(drop)
         })
         .await
     }

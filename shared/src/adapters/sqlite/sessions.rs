@@ -3,8 +3,8 @@ use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, parse_column};
-use crate::domain::{Session, SessionData, SessionId, Timestamp, Version};
-use crate::ports::{SessionStore, SessionWrite, StoreError};
+use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
+use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
 
 const COLUMNS: &str = "session_id, user_id, data, version, created_at, last_extended_at, revoked";
 
@@ -40,24 +40,35 @@ fn version_from_sql(value: i64) -> rusqlite::Result<Version> {
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    async fn create(&self, session: &Session) -> Result<(), CreateSessionError> {
         let s = session.clone();
-        self.call("insert session", move |conn| {
-            conn.execute(
-                &format!("INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                params![
-                    s.id.to_string(),
-                    s.user_id.to_string(),
-                    s.data.to_json_string(),
-                    version_to_sql(s.version),
-                    s.created_at.unix_millis(),
-                    s.last_extended_at.unix_millis(),
-                    s.revoked
-                ],
-            )
-            .map(drop)
-        })
-        .await
+        // One statement: the row is inserted only while its user exists and is not
+        // being deleted, so a login racing a deletion cannot leave a session behind.
+        let inserted = self
+            .call("insert session", move |conn| {
+                conn.execute(
+                    &format!(
+                        "INSERT INTO sessions ({COLUMNS})
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                      WHERE EXISTS (SELECT 1 FROM users WHERE user_id = ?2 AND deleting = 0)"
+                    ),
+                    params![
+                        s.id.to_string(),
+                        s.user_id.to_string(),
+                        s.data.to_json_string(),
+                        version_to_sql(s.version),
+                        s.created_at.unix_millis(),
+                        s.last_extended_at.unix_millis(),
+                        s.revoked
+                    ],
+                )
+            })
+            .await?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(CreateSessionError::UserUnavailable)
+        }
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
@@ -120,6 +131,29 @@ impl SessionStore for SqliteStore {
             conn.execute(
                 "UPDATE sessions SET revoked = 1 WHERE session_id = ?1",
                 [id.to_string()],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError> {
+        self.call("list sessions of user", move |conn| {
+            let mut statement =
+                conn.prepare("SELECT session_id FROM sessions WHERE user_id = ?1")?;
+            let ids = statement
+                .query_map([user.to_string()], |row| parse_column(row.get(0)?, 0))?
+                .collect();
+            ids
+        })
+        .await
+    }
+
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
+        self.call("delete sessions of user", move |conn| {
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id = ?1",
+                [user.to_string()],
             )
             .map(drop)
         })

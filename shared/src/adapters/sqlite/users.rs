@@ -5,7 +5,7 @@ use super::{SqliteStore, is_unique_violation, parse_column};
 use crate::domain::{Email, Timestamp, UserId};
 use crate::ports::{CreateUserError, StoreError, User, UserStore};
 
-const COLUMNS: &str = "user_id, email, password_hash, created_at";
+const COLUMNS: &str = "user_id, email, password_hash, created_at, deleting";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let email: String = row.get(1)?;
@@ -16,6 +16,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         })?,
         password_hash: row.get(2)?,
         created_at: Timestamp::from_unix_millis(row.get(3)?),
+        deleting: row.get(4)?,
     })
 }
 
@@ -26,12 +27,13 @@ impl UserStore for SqliteStore {
         let inserted = self
             .call("insert user", move |conn| {
                 match conn.execute(
-                    &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4)"),
+                    &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
                     params![
                         user.id.to_string(),
                         user.email.as_str(),
                         user.password_hash,
-                        user.created_at.unix_millis()
+                        user.created_at.unix_millis(),
+                        user.deleting
                     ],
                 ) {
                     Ok(_) => Ok(true),
@@ -68,6 +70,25 @@ impl UserStore for SqliteStore {
                 user_from_row,
             )
             .optional()
+        })
+        .await
+    }
+
+    async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
+        self.call("mark user deleting", move |conn| {
+            conn.execute(
+                "UPDATE users SET deleting = 1 WHERE user_id = ?1",
+                [id.to_string()],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
+        self.call("delete user", move |conn| {
+            conn.execute("DELETE FROM users WHERE user_id = ?1", [id.to_string()])
+                .map(drop)
         })
         .await
     }

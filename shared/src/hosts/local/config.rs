@@ -1,8 +1,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
+use crate::adapters::sqlite::QueueSettings;
 use crate::auth::AuthSettings;
-use crate::config::{ConfigError, Env, auth_settings};
+use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
 
 /// The local server's settings (see the README's configuration table).
 #[derive(Clone, Debug)]
@@ -15,6 +18,9 @@ pub struct LocalConfig {
     pub auth: AuthSettings,
     /// True when `SKIFF_ISSUER` is unset: the issuer becomes the bound URL.
     pub issuer_is_default: bool,
+    pub work: WorkSettings,
+    /// Redelivery of the local queues (jobs, events, deletion steps).
+    pub queue: QueueSettings,
 }
 
 impl LocalConfig {
@@ -54,6 +60,11 @@ impl LocalConfig {
             max_body_bytes,
             auth: auth_settings(env, &format!("http://{listen}"))?,
             issuer_is_default: env.raw("SKIFF_ISSUER").is_none(),
+            work: work_settings(env)?,
+            queue: QueueSettings {
+                visibility: env.duration_or("SKIFF_QUEUE_VISIBILITY", Duration::from_secs(30))?,
+                max_receives: env.parse_or("SKIFF_QUEUE_MAX_RECEIVES", 5)?,
+            },
         })
     }
 }

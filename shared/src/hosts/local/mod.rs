@@ -2,19 +2,25 @@
 //! with no cloud, no Docker and no emulator.
 
 mod config;
+mod consumers;
 mod dev_key;
+mod messaging;
 
 use std::io::{self, Write};
 
 use tokio::net::TcpListener;
 
 pub use config::LocalConfig;
+pub use messaging::LocalQueues;
 
-use crate::adapters::sqlite::SqliteStore;
+use std::sync::Arc;
+
+use crate::adapters::sqlite::{SqliteQueue, SqliteStore};
 use crate::api::HttpLimits;
 use crate::auth::{KeyError, KeyRing};
-use crate::hosts::build_router;
-use crate::ports::Stores;
+use crate::hosts::{Backend, build_router, deletion_steps, job_worker, notifier};
+use crate::jobs::JobRegistry;
+use crate::ports::{Messaging, Stores};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -59,10 +65,38 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         config.auth.issuer.clone_from(&base_url);
     }
 
+    let queue = |name| SqliteQueue::new(store.clone(), name, config.queue);
+    let queues = LocalQueues {
+        jobs: queue("jobs"),
+        events: queue("events"),
+        steps: queue("deletion-steps"),
+    };
+    let stores = Stores::from_one(store.clone());
+    let shared = Arc::new(queues.clone());
+    let messaging = Messaging {
+        jobs: shared.clone(),
+        events: shared.clone(),
+        workflow: shared,
+    };
+    let registry = JobRegistry::builtin();
+    // Dropping the set at the end of `run` stops the consumers; whatever they held
+    // comes back after its visibility timeout at the next start.
+    let _consumers = consumers::spawn(
+        queues,
+        job_worker(&stores, &messaging, registry.clone(), &config.work),
+        notifier(&stores),
+        deletion_steps(&stores, &messaging),
+        config.work.batch_concurrency,
+    );
     let router = build_router(
-        Stores::from_one(store),
-        &keys,
-        &config.auth,
+        Backend {
+            stores,
+            messaging,
+            registry,
+            keys: &keys,
+            auth: &config.auth,
+            work: &config.work,
+        },
         HttpLimits {
             max_body_bytes: config.max_body_bytes,
         },

@@ -1,0 +1,46 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AccountApi;
+use super::extract::{Caller, JsonObject};
+use crate::error::Error;
+
+#[derive(Deserialize)]
+pub(super) struct Confirm {
+    deletion_id: String,
+    code: String,
+}
+
+pub(super) async fn request_deletion(
+    State(api): State<AccountApi>,
+    Caller(caller): Caller,
+) -> Result<(StatusCode, Json<Value>), Error> {
+    let body = api.deletions.request(caller.user_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+pub(super) async fn confirm_deletion(
+    State(api): State<AccountApi>,
+    Caller(caller): Caller,
+    JsonObject(confirm): JsonObject<Confirm>,
+) -> Result<(StatusCode, Json<Value>), Error> {
+    let body = api
+        .deletions
+        .confirm(caller.user_id, &confirm.deletion_id, &confirm.code)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+pub(super) async fn deletion_status(
+    State(api): State<AccountApi>,
+    Caller(caller): Caller,
+    Path(deletion_id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    api.deletions
+        .status(caller.user_id, &deletion_id)
+        .await
+        .map(Json)
+}

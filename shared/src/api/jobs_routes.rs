@@ -1,0 +1,88 @@
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::JobsApi;
+use super::extract::{Caller, JsonObject};
+use crate::domain::IdempotencyKey;
+use crate::error::Error;
+use crate::jobs::SubmitJob;
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error> {
+    headers
+        .get("idempotency-key")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| IdempotencyKey::parse(text).ok())
+                .ok_or_else(|| {
+                    Error::invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")
+                })
+        })
+        .transpose()
+}
+
+pub(super) async fn submit(
+    State(api): State<JobsApi>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    JsonObject(request): JsonObject<SubmitJob>,
+) -> Result<Response, Error> {
+    let key = idempotency_key(&headers)?;
+    let body = api.jobs.submit(caller.user_id, request, key).await?;
+    let location = body["job_id"]
+        .as_str()
+        .and_then(|id| HeaderValue::from_str(&format!("/jobs/{id}")).ok())
+        .ok_or_else(|| Error::internal("submitted job has no id"))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+pub(super) async fn get(
+    State(api): State<JobsApi>,
+    Caller(caller): Caller,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, Error> {
+    api.jobs.get(caller.user_id, &job_id).await.map(Json)
+}
+
+pub(super) async fn list(
+    State(api): State<JobsApi>,
+    Caller(caller): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<crate::jobs::JobPage>, Error> {
+    // Both parameters are plain ASCII (digits; base64url), so no percent-decoding
+    // is needed: anything else fails to parse and is a 400.
+    let param = |name: &str| {
+        query.as_deref().and_then(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value)
+        })
+    };
+    let limit = param("limit")
+        .map(|text| {
+            text.parse::<usize>()
+                .map_err(|_| Error::invalid("limit must be a positive integer"))
+        })
+        .transpose()?;
+    api.jobs
+        .list(caller.user_id, limit, param("cursor"))
+        .await
+        .map(Json)
+}
+
+pub(super) async fn notifications(
+    State(api): State<JobsApi>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, Error> {
+    api.notifications.list(caller.user_id).await.map(Json)
+}

@@ -1,0 +1,211 @@
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::JobRegistry;
+use crate::domain::{IdempotencyKey, Job, JobId, JobInput, JobKind, UserId};
+use crate::error::Error;
+use crate::idempotency::{Idempotency, IdempotencyError};
+use crate::ports::{Clock, JobMessage, JobQueue, JobStore};
+
+/// `POST /jobs` as the client sends it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitJob {
+    pub kind: String,
+    pub input: Value,
+}
+
+/// One page of `GET /jobs`.
+#[derive(Debug, Serialize)]
+pub struct JobPage {
+    pub items: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Submits, reads and lists jobs; built only from ports.
+#[derive(Clone)]
+pub struct JobService {
+    jobs: Arc<dyn JobStore>,
+    queue: Arc<dyn JobQueue>,
+    registry: JobRegistry,
+    idempotency: Idempotency,
+    clock: Arc<dyn Clock>,
+}
+
+impl JobService {
+    pub const DEFAULT_PAGE: usize = 20;
+    pub const MAX_PAGE: usize = 100;
+
+    pub fn new(
+        jobs: Arc<dyn JobStore>,
+        queue: Arc<dyn JobQueue>,
+        registry: JobRegistry,
+        idempotency: Idempotency,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            jobs,
+            queue,
+            registry,
+            idempotency,
+            clock,
+        }
+    }
+
+    /// Creates and queues a job, or with an idempotency key answers a repeat with
+    /// the first answer. Returns the 202 body.
+    pub async fn submit(
+        &self,
+        user: UserId,
+        request: SubmitJob,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Value, Error> {
+        let kind = JobKind::parse(&request.kind)
+            .ok()
+            .filter(|k| self.registry.get(k).is_some())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown job kind; known kinds: {}",
+                    self.registry.names().join(", ")
+                ))
+            })?;
+        let input = JobInput::parse(request.input.clone())
+            .map_err(|e| Error::PayloadTooLarge(e.to_string()))?;
+        if let Some(handler) = self.registry.get(&kind) {
+            handler
+                .validate(input.as_value())
+                .map_err(|reason| Error::invalid(format!("invalid input: {reason}")))?;
+        }
+        let Some(key) = key else {
+            return self.create_and_enqueue(user, kind, input).await;
+        };
+        let scoped = format!("jobs:{user}:{}", key.as_str());
+        self.idempotency
+            .run(&scoped, &request, || {
+                self.create_and_enqueue(user, kind, input)
+            })
+            .await
+            .map_err(|e| match e {
+                IdempotencyError::PayloadMismatch => Error::Unprocessable(
+                    "this Idempotency-Key was already used with a different request body",
+                ),
+                IdempotencyError::InProgress => Error::Conflict(
+                    "a request with this Idempotency-Key is still in progress; retry shortly",
+                ),
+                IdempotencyError::Store(e) => Error::Unavailable(e),
+                IdempotencyError::Work(e) => e,
+            })
+    }
+
+    async fn create_and_enqueue(
+        &self,
+        user: UserId,
+        kind: JobKind,
+        input: JobInput,
+    ) -> Result<Value, Error> {
+        let job = Job::queued(user, kind, input, self.clock.now());
+        self.jobs.create(&job).await?;
+        let message = JobMessage {
+            job_id: job.id,
+            user_id: user,
+        };
+        if let Err(e) = self.queue.enqueue(&message).await {
+            // The job exists but will never run: say so on the record rather than
+            // leave it queued forever. Best effort; the client sees a 503 either way.
+            if let Ok(failed) = job.fail("the job could not be queued".into(), self.clock.now()) {
+                let _ = self.jobs.transition(&job, &failed).await;
+            }
+            return Err(e.into());
+        }
+        tracing::info!(job_id = %job.id, kind = %job.kind, "job queued");
+        Ok(json!({
+            "job_id": job.id,
+            "kind": job.kind,
+            "status": job.status,
+            "created_at": job.created_at,
+        }))
+    }
+
+    pub async fn get(&self, user: UserId, id: &str) -> Result<Value, Error> {
+        let id: JobId = id.parse().map_err(|_| Error::NotFound)?;
+        let job = self.jobs.get(user, id).await?.ok_or(Error::NotFound)?;
+        Ok(job_json(&job))
+    }
+
+    pub async fn list(
+        &self,
+        user: UserId,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<JobPage, Error> {
+        let limit = limit.unwrap_or(Self::DEFAULT_PAGE);
+        if !(1..=Self::MAX_PAGE).contains(&limit) {
+            return Err(Error::invalid(format!(
+                "limit must be between 1 and {}",
+                Self::MAX_PAGE
+            )));
+        }
+        let before = cursor.map(decode_cursor).transpose()?;
+        let mut jobs = self.jobs.list(user, limit + 1, before).await?;
+        let next_cursor = if jobs.len() > limit {
+            jobs.truncate(limit);
+            jobs.last().map(|j| encode_cursor(j.id))
+        } else {
+            None
+        };
+        Ok(JobPage {
+            items: jobs.iter().map(job_json).collect(),
+            next_cursor,
+        })
+    }
+}
+
+/// Cursors are opaque to clients: the last job id, base64url-encoded.
+fn encode_cursor(id: JobId) -> String {
+    URL_SAFE_NO_PAD.encode(id.to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Result<JobId, Error> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| Error::invalid("cursor is not one this API returned"))
+}
+
+/// A job as the API shows it.
+pub(crate) fn job_json(job: &Job) -> Value {
+    let mut body = Map::new();
+    body.insert("job_id".into(), json!(job.id));
+    body.insert("kind".into(), json!(job.kind));
+    body.insert("status".into(), json!(job.status));
+    if let Some(result) = &job.result {
+        body.insert("result".into(), result.clone());
+    }
+    if let Some(error) = &job.error {
+        body.insert("error".into(), json!(error));
+    }
+    body.insert("attempts".into(), json!(job.attempts));
+    body.insert("created_at".into(), json!(job.created_at));
+    body.insert("updated_at".into(), json!(job.updated_at));
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = JobId::new_time_ordered();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("!!").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("not-an-id")).is_err());
+    }
+}

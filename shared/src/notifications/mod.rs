@@ -1,0 +1,112 @@
+//! Notifications: the subscriber that turns published events into records, and
+//! how the API shows them.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::{Event, EventDetail, Notification, UserId};
+use crate::error::Error;
+use crate::ports::{NotificationStore, StoreError};
+
+/// The events subscriber (SNS → SQS → notifier on AWS; the events queue locally).
+#[derive(Clone)]
+pub struct Notifier {
+    store: Arc<dyn NotificationStore>,
+}
+
+impl Notifier {
+    pub fn new(store: Arc<dyn NotificationStore>) -> Self {
+        Self { store }
+    }
+
+    /// Idempotent: the same event twice is one notification.
+    pub async fn handle(&self, event: Event) -> Result<(), StoreError> {
+        if let EventDetail::AccountDeleted { .. } = event.detail {
+            // The account and its notifications are gone; writing one now would
+            // leave data behind for a user who no longer exists.
+            tracing::info!(kind = event.detail.kind(), "event needs no notification");
+            return Ok(());
+        }
+        let notification = Notification::from_event(event);
+        self.store.add(&notification).await?;
+        tracing::info!(notification_id = %notification.id, kind = notification.event.detail.kind(), "notification stored");
+        Ok(())
+    }
+}
+
+/// `GET /notifications`.
+#[derive(Clone)]
+pub struct NotificationService {
+    store: Arc<dyn NotificationStore>,
+}
+
+impl NotificationService {
+    pub const MAX_ITEMS: usize = 100;
+
+    pub fn new(store: Arc<dyn NotificationStore>) -> Self {
+        Self { store }
+    }
+
+    pub async fn list(&self, user: UserId) -> Result<Value, Error> {
+        let items: Vec<Value> = self
+            .store
+            .list(user, Self::MAX_ITEMS)
+            .await?
+            .iter()
+            .map(notification_json)
+            .collect();
+        Ok(json!({ "items": items }))
+    }
+}
+
+/// `{"id", "type", "created_at", ...the event's own fields}`.
+fn notification_json(notification: &Notification) -> Value {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(notification.id));
+    body.insert("type".into(), json!(notification.event.detail.kind()));
+    body.insert("created_at".into(), json!(notification.event.occurred_at()));
+    if let Ok(Value::Object(fields)) = serde_json::to_value(&notification.event.detail) {
+        for (name, value) in fields {
+            if name == "type" {
+                continue;
+            }
+            let value = match (name.as_str(), &value) {
+                ("expires_at", Value::Number(n)) => n
+                    .as_i64()
+                    .map(|ms| json!(crate::domain::Timestamp::from_unix_millis(ms)))
+                    .unwrap_or(value),
+                _ => value,
+            };
+            body.insert(name, value);
+        }
+    }
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DeletionId, Timestamp};
+
+    #[test]
+    fn shows_the_event_fields_with_rfc3339_times() {
+        let deletion_id = DeletionId::new_random();
+        let event = Event::new(
+            UserId::new_random(),
+            Timestamp::from_unix_millis(0),
+            EventDetail::AccountDeletionRequested {
+                deletion_id,
+                code: "123456".into(),
+                expires_at: 60_000,
+            },
+        );
+        let body = notification_json(&Notification::from_event(event));
+        assert_eq!(body["type"], "account.deletion_requested");
+        assert_eq!(body["deletion_id"], deletion_id.to_string());
+        assert_eq!(body["code"], "123456");
+        assert_eq!(body["created_at"], "1970-01-01T00:00:00Z");
+        assert_eq!(body["expires_at"], "1970-01-01T00:01:00Z");
+        assert!(body.get("user_id").is_none());
+    }
+}

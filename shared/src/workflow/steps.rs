@@ -1,0 +1,221 @@
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DeletionId, DeletionStatus, Event, EventDetail, UserId};
+use crate::ports::{Clock, EventPublisher, StoreError, Stores};
+
+/// Who runs a step. On AWS, `Code` steps are dispatched through SQS with a task
+/// token to the workflow function (Lambda tasks do not run on moto, and a queue
+/// gives the step redelivery for free); `Service` steps are direct Step Functions
+/// integrations (DynamoDB, SNS) with no code at all. The local engine runs both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepRunner {
+    Code,
+    Service,
+}
+
+/// Every step of the deletion workflow, in order. `infra/deletion-workflow.asl.json`
+/// has one state per step with the same name, and a test fails if they disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionStep {
+    /// Publishes `account.deletion_requested` with the code, then waits (with a
+    /// timeout) for the owner's confirmation.
+    AwaitConfirmation,
+    /// Marks the account as being deleted (no login, no new session from here
+    /// on), then revokes every session.
+    RevokeSessions,
+    /// Deletes sessions, refresh tokens, jobs and notifications.
+    DeleteData,
+    DeleteUser,
+    MarkCompleted,
+    PublishDeleted,
+    /// Reached instead when the confirmation window closes.
+    MarkExpired,
+}
+
+impl DeletionStep {
+    /// The happy path, in order; `MarkExpired` is the timeout branch.
+    pub const ALL: [DeletionStep; 7] = [
+        DeletionStep::AwaitConfirmation,
+        DeletionStep::RevokeSessions,
+        DeletionStep::DeleteData,
+        DeletionStep::DeleteUser,
+        DeletionStep::MarkCompleted,
+        DeletionStep::PublishDeleted,
+        DeletionStep::MarkExpired,
+    ];
+
+    /// The state's name in the ASL definition.
+    pub fn state_name(self) -> &'static str {
+        match self {
+            DeletionStep::AwaitConfirmation => "AwaitConfirmation",
+            DeletionStep::RevokeSessions => "RevokeSessions",
+            DeletionStep::DeleteData => "DeleteData",
+            DeletionStep::DeleteUser => "DeleteUser",
+            DeletionStep::MarkCompleted => "MarkCompleted",
+            DeletionStep::PublishDeleted => "PublishDeleted",
+            DeletionStep::MarkExpired => "MarkExpired",
+        }
+    }
+
+    pub fn runner(self) -> StepRunner {
+        match self {
+            DeletionStep::AwaitConfirmation
+            | DeletionStep::RevokeSessions
+            | DeletionStep::DeleteData
+            | DeletionStep::DeleteUser => StepRunner::Code,
+            DeletionStep::MarkCompleted
+            | DeletionStep::PublishDeleted
+            | DeletionStep::MarkExpired => StepRunner::Service,
+        }
+    }
+
+    /// The step after this one on success; `None` ends the workflow.
+    pub fn next(self) -> Option<DeletionStep> {
+        match self {
+            DeletionStep::AwaitConfirmation => Some(DeletionStep::RevokeSessions),
+            DeletionStep::RevokeSessions => Some(DeletionStep::DeleteData),
+            DeletionStep::DeleteData => Some(DeletionStep::DeleteUser),
+            DeletionStep::DeleteUser => Some(DeletionStep::MarkCompleted),
+            DeletionStep::MarkCompleted => Some(DeletionStep::PublishDeleted),
+            DeletionStep::PublishDeleted | DeletionStep::MarkExpired => None,
+        }
+    }
+}
+
+/// A step to run, as the workflow queue carries it (the ASL builds the same JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepMessage {
+    pub step: DeletionStep,
+    pub deletion_id: DeletionId,
+    pub user_id: UserId,
+    /// Step Functions' task token, when Step Functions dispatched the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("deletion {0} does not exist")]
+    UnknownDeletion(DeletionId),
+}
+
+/// The code of every step. Each step is idempotent: a retried or redelivered step
+/// finds its work done and succeeds again.
+#[derive(Clone)]
+pub struct DeletionSteps {
+    stores: Stores,
+    events: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeletionSteps {
+    pub fn new(stores: Stores, events: Arc<dyn EventPublisher>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            stores,
+            events,
+            clock,
+        }
+    }
+
+    pub async fn run(&self, message: &StepMessage) -> Result<(), StepError> {
+        let (user, id) = (message.user_id, message.deletion_id);
+        let s = &self.stores;
+        tracing::info!(deletion_id = %id, step = message.step.state_name(), "deletion step");
+        match message.step {
+            DeletionStep::AwaitConfirmation => {
+                let deletion = s
+                    .deletions
+                    .get(user, id)
+                    .await?
+                    .ok_or(StepError::UnknownDeletion(id))?;
+                if let Some(token) = &message.task_token {
+                    s.deletions.set_task_token(user, id, token).await?;
+                }
+                let detail = EventDetail::AccountDeletionRequested {
+                    deletion_id: id,
+                    code: deletion.code.as_str().to_owned(),
+                    expires_at: deletion.expires_at.unix_millis(),
+                };
+                let event = Event::new(user, deletion.created_at, detail);
+                self.events.publish(&event).await?;
+            }
+            DeletionStep::RevokeSessions => {
+                s.users.begin_deletion(user).await?;
+                for session in s.sessions.list_for_user(user).await? {
+                    s.sessions.revoke(session).await?;
+                }
+            }
+            DeletionStep::DeleteData => {
+                s.sessions.delete_for_user(user).await?;
+                s.refresh_tokens.delete_for_user(user).await?;
+                s.jobs.delete_for_user(user).await?;
+                s.notifications.delete_for_user(user).await?;
+            }
+            DeletionStep::DeleteUser => s.users.delete(user).await?,
+            DeletionStep::MarkCompleted => {
+                s.deletions
+                    .transition(
+                        user,
+                        id,
+                        &[DeletionStatus::InProgress],
+                        DeletionStatus::Completed,
+                    )
+                    .await?;
+            }
+            DeletionStep::PublishDeleted => {
+                let detail = EventDetail::AccountDeleted { deletion_id: id };
+                let event = Event::new(user, self.clock.now(), detail);
+                self.events.publish(&event).await?;
+            }
+            DeletionStep::MarkExpired => {
+                s.deletions
+                    .transition(
+                        user,
+                        id,
+                        &[DeletionStatus::AwaitingConfirmation],
+                        DeletionStatus::Expired,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_happy_path_runs_every_step_but_expiry_once() {
+        let mut step = DeletionStep::AwaitConfirmation;
+        let mut path = vec![step];
+        while let Some(next) = step.next() {
+            path.push(next);
+            step = next;
+        }
+        let expected: Vec<_> = DeletionStep::ALL
+            .into_iter()
+            .filter(|s| *s != DeletionStep::MarkExpired)
+            .collect();
+        assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn messages_use_snake_case_step_names() {
+        let message = StepMessage {
+            step: DeletionStep::RevokeSessions,
+            deletion_id: DeletionId::new_random(),
+            user_id: UserId::new_random(),
+            task_token: None,
+        };
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(json["step"], "revoke_sessions");
+        assert!(json.get("task_token").is_none());
+    }
+}
