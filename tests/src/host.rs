@@ -163,6 +163,35 @@ impl TestHost {
             .expect("send")
     }
 
+    /// GETs `path` with a bearer token, asserts 200 and returns the JSON body.
+    pub async fn get_json_auth(&self, path: &str, token: &str) -> Value {
+        let response = self.get_auth(path, token).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// POSTs a JSON body with a bearer token.
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    /// The caller's notifications of `kind`, newest first.
+    pub async fn notifications_of(&self, token: &str, kind: &str) -> Vec<Value> {
+        let body = self.get_json_auth("/notifications", token).await;
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|n| n["type"] == kind)
+            .cloned()
+            .collect()
+    }
+
     pub async fn register(&self, email: &str, password: &str) -> Response {
         self.post_json(
             "/auth/register",

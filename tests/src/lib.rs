@@ -35,6 +35,27 @@ pub async fn statuses_of(requests: Vec<reqwest::RequestBuilder>) -> Vec<u16> {
     statuses
 }
 
+/// Polls `probe` every 100 ms until it returns `Some`, for up to `seconds`; panics
+/// naming `what` if it never does. Asynchronous work (jobs, notifications, the
+/// deletion workflow) is observed this way, never with a fixed sleep.
+pub async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {seconds} s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Asserts an RFC 9457 problem response with `status`, returns its body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(
