@@ -3,17 +3,31 @@
 //!
 //! | item | `pk` | `sk` | notes |
 //! | --- | --- | --- | --- |
-//! | user | `USER#<user_id>` | `USER` | email, password_hash, created_at |
+//! | user | `USER#<user_id>` | `USER` | email, password_hash, created_at, deleting? |
 //! | email claim | `EMAIL#<email>` | `EMAIL` | the user, denormalised: login is one read |
 //! | session | `SESSION#<session_id>` | `SESSION` | data, version, timestamps, revoked, `ttl` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` | session_id, user_id, issued_at, spent_at?, `ttl` |
 //! | lockout | `LOCKOUT#<login>` | `LOCKOUT` | failures, window, locked_until?, rev, `ttl` |
+//! | session index | `USER#<user_id>` | `SESSION#<session_id>` | `ttl`; written with the session |
+//! | refresh index | `USER#<user_id>` | `REFRESH#<sha256>` | `ttl`; written with the token |
+//! | job | `USER#<user_id>` | `JOB#<job_id (UUIDv7)>` | kind, input, status, result?, error?, attempts, times |
+//! | notification | `USER#<user_id>` | `NOTIF#<ms, 15 digits>#<id>` | the event |
+//! | deletion | `USER#<user_id>` | `DELETION#<deletion_id>` | status, code, times, task_token? |
+//! | idempotency | `IDEMPOTENCY#<scoped key>` | `IDEMPOTENCY` | fingerprint, response?, locked_until, expires_at, `ttl` |
+//!
+//! Everything a user owns sits in the user's partition, so the deletion workflow
+//! finds all of it with strongly consistent queries (no GSI, which would lag).
 //!
 //! `ttl` (epoch seconds) lets DynamoDB delete dead items eventually; expiry is always
 //! checked in code too, because DynamoDB serves expired items for up to ~2 days.
 
+mod deletions;
+mod idempotency;
 mod item;
+mod jobs;
 mod lockouts;
+mod notifications;
+mod owned;
 mod refresh_tokens;
 mod sessions;
 mod transactions;
@@ -76,6 +90,12 @@ impl DynamoStore {
             .map(|output| output.item)
             .map_err(|e| StoreError::new(context, e))
     }
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
 }
 
 /// Attribute names of the table's primary key.

@@ -3,9 +3,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::item::{Item, get_opt_time, get_parsed, get_s, get_time, key, n, s, time};
+use super::owned::{OwnedQuery, key_of, owned_key};
 use super::transactions::{cancellation_code, transact};
-use super::{DynamoStore, TTL_ATTRIBUTE, ttl_after};
-use crate::domain::{RefreshTokenHash, Timestamp};
+use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, ttl_after};
+use crate::domain::{RefreshTokenHash, Timestamp, UserId};
 use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
 
 fn token_key(hash: &RefreshTokenHash) -> Item {
@@ -41,13 +42,14 @@ fn record_from(item: &Item) -> Result<RefreshTokenRecord, StoreError> {
 #[async_trait]
 impl RefreshTokenStore for DynamoStore {
     async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item_from(record, self.retention)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
+        let result = transact(
+            self.client
+                .transact_write_items()
+                .transact_items(self.put_new(item_from(record, self.retention))?)
+                .transact_items(self.put_new(index_item(record, self.retention))?),
+        )
+        .await;
+        result
             .map(drop)
             .map_err(|e| StoreError::new("insert refresh token", e))
     }
@@ -79,17 +81,12 @@ impl RefreshTokenStore for DynamoStore {
             .expression_attribute_values(":now", time(now))
             .build()
             .map_err(|e| StoreError::new("build rotation", e))?;
-        let insert = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item_from(new, self.retention)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::new("build rotation", e))?;
         let result = transact(
             self.client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().update(spend).build())
-                .transact_items(TransactWriteItem::builder().put(insert).build()),
+                .transact_items(self.put_new(item_from(new, self.retention))?)
+                .transact_items(self.put_new(index_item(new, self.retention))?),
         )
         .await;
         if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {
@@ -99,5 +96,45 @@ impl RefreshTokenStore for DynamoStore {
             Ok(_) => Ok(RotateOutcome::Rotated),
             Err(e) => Err(StoreError::new("rotate refresh token", e)),
         }
+    }
+
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
+        let index = self.query_owned(user, OwnedQuery::all(INDEX_PREFIX)).await?;
+        let mut keys = Vec::with_capacity(index.len() * 2);
+        for item in &index {
+            let hash = get_s(item, SORT_KEY)?
+                .strip_prefix(INDEX_PREFIX)
+                .ok_or_else(|| StoreError::message("malformed refresh token index item"))?;
+            keys.push(token_key(&RefreshTokenHash::from_stored(hash.to_owned())));
+            keys.push(key_of(item));
+        }
+        self.delete_keys(keys, "delete refresh tokens of user").await
+    }
+}
+
+const INDEX_PREFIX: &str = "REFRESH#";
+
+/// The token's entry in its user's partition: how the deletion workflow finds it.
+fn index_item(record: &RefreshTokenRecord, retention: std::time::Duration) -> Item {
+    let mut item = owned_key(
+        record.user_id,
+        &format!("{INDEX_PREFIX}{}", record.hash.as_str()),
+    );
+    item.insert(
+        TTL_ATTRIBUTE.into(),
+        n(ttl_after(record.issued_at, retention)),
+    );
+    item
+}
+
+impl DynamoStore {
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(|e| StoreError::new("build refresh token transaction", e))
     }
 }

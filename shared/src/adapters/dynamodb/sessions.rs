@@ -1,10 +1,12 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem};
 
 use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
-use super::{DynamoStore, TTL_ATTRIBUTE, ttl_after};
-use crate::domain::{Session, SessionData, SessionId, Timestamp, Version};
-use crate::ports::{SessionStore, SessionWrite, StoreError};
+use super::owned::{OwnedQuery, owned_key};
+use super::transactions::{cancellation_code, transact};
+use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, is_condition_failure, ttl_after};
+use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
+use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
 
 fn session_key(id: SessionId) -> Item {
     key(format!("SESSION#{id}"), "SESSION")
@@ -27,15 +29,13 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
     })
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    e: &aws_sdk_dynamodb::error::SdkError<E>,
-) -> bool {
-    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
-}
-
 #[async_trait]
 impl SessionStore for DynamoStore {
-    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+    /// One transaction: the user exists and is not being deleted, the session
+    /// item, and its index item in the user's partition (what the deletion
+    /// workflow queries).
+    async fn create(&self, session: &Session) -> Result<(), CreateSessionError> {
+        let ttl = n(ttl_after(session.created_at, self.retention));
         let mut item = session_key(session.id);
         item.insert("session_id".into(), s(session.id.to_string()));
         item.insert("user_id".into(), s(session.user_id.to_string()));
@@ -43,24 +43,44 @@ impl SessionStore for DynamoStore {
         item.insert("version".into(), n(session.version.get()));
         item.insert("created_at".into(), time(session.created_at));
         item.insert("last_extended_at".into(), time(session.last_extended_at));
-        item.insert(
-            "revoked".into(),
-            aws_sdk_dynamodb::types::AttributeValue::Bool(session.revoked),
-        );
+        item.insert("revoked".into(), AttributeValue::Bool(session.revoked));
         // The absolute lifetime bounds a session's life, so its TTL is fixed at creation.
-        item.insert(
-            TTL_ATTRIBUTE.into(),
-            n(ttl_after(session.created_at, self.retention)),
-        );
-        self.client
-            .put_item()
+        item.insert(TTL_ATTRIBUTE.into(), ttl.clone());
+        let mut index = owned_key(session.user_id, &index_sort_key(session.id));
+        index.insert(TTL_ATTRIBUTE.into(), ttl);
+
+        let build = |e| StoreError::new("build session transaction", e);
+        let user_is_live = ConditionCheck::builder()
             .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
+            .set_key(Some(owned_key(session.user_id, "USER")))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(deleting) OR deleting = :false)",
+            )
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(build)?;
+        let put = |item| {
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build)
+        };
+        let result = transact(
+            self.client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().condition_check(user_is_live).build())
+                .transact_items(TransactWriteItem::builder().put(put(item)?).build())
+                .transact_items(TransactWriteItem::builder().put(put(index)?).build()),
+        )
+        .await;
+        if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {
+            return Err(CreateSessionError::UserUnavailable);
+        }
+        result
             .map(drop)
-            .map_err(|e| StoreError::new("create session", e))
+            .map_err(|e| StoreError::new("create session", e).into())
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
@@ -151,4 +171,32 @@ impl SessionStore for DynamoStore {
             Err(e) => Err(StoreError::new("revoke session", e)),
         }
     }
+
+    async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError> {
+        self.query_owned(user, OwnedQuery::all(INDEX_PREFIX))
+            .await?
+            .iter()
+            .map(|item| {
+                get_s(item, SORT_KEY)?
+                    .strip_prefix(INDEX_PREFIX)
+                    .and_then(|id| id.parse().ok())
+                    .ok_or_else(|| StoreError::message("malformed session index item"))
+            })
+            .collect()
+    }
+
+    async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
+        let ids = self.list_for_user(user).await?;
+        let keys: Vec<Item> = ids
+            .iter()
+            .flat_map(|id| [session_key(*id), owned_key(user, &index_sort_key(*id))])
+            .collect();
+        self.delete_keys(keys, "delete sessions of user").await
+    }
+}
+
+const INDEX_PREFIX: &str = "SESSION#";
+
+fn index_sort_key(id: SessionId) -> String {
+    format!("{INDEX_PREFIX}{id}")
 }

@@ -1,14 +1,15 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::DynamoStore;
 use super::item::{Item, get_parsed, get_s, get_time, key, s, time};
+use super::owned::owned_key;
 use super::transactions::{cancellation_code, transact};
 use crate::domain::{Email, UserId};
 use crate::ports::{CreateUserError, StoreError, User, UserStore};
 
 fn user_key(id: UserId) -> Item {
-    key(format!("USER#{id}"), "USER")
+    owned_key(id, "USER")
 }
 
 fn email_key(email: &Email) -> Item {
@@ -30,6 +31,7 @@ fn user_from(item: &Item) -> Result<User, StoreError> {
             .map_err(|e| StoreError::new("decode dynamodb item", e))?,
         password_hash: get_s(item, "password_hash")?.to_owned(),
         created_at: get_time(item, "created_at")?,
+        deleting: matches!(item.get("deleting"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -79,5 +81,39 @@ impl UserStore for DynamoStore {
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.get_user_item(user_key(id)).await
+    }
+
+    /// Both the user item and the email claim carry the flag: login reads the
+    /// claim, session creation checks the user item.
+    async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
+        let Some(user) = self.find_by_id(id).await? else {
+            return Ok(());
+        };
+        for key in [user_key(id), email_key(&user.email)] {
+            let result = self
+                .client
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key))
+                .update_expression("SET deleting = :true")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(StoreError::new("mark user deleting", e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
+        let Some(user) = self.find_by_id(id).await? else {
+            return Ok(());
+        };
+        self.delete_keys([email_key(&user.email), user_key(id)], "delete user")
+            .await
     }
 }
