@@ -6,7 +6,11 @@
 //! size, so the SDK crates are built without a default client and get this one.
 //! Cold start and the 8 MB binary budget are why; nothing else changes.
 
+// The same type, re-exported by every SDK crate; take it from whichever is built.
+#[cfg(feature = "dynamodb")]
 use aws_sdk_dynamodb::config::SharedHttpClient;
+#[cfg(not(feature = "dynamodb"))]
+use aws_sdk_sqs::config::SharedHttpClient;
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 

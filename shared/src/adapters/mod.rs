@@ -1,8 +1,10 @@
 //! One module per backend, each behind a cargo feature so a binary links only the
 //! backend it uses.
 
-#[cfg(feature = "dynamodb")]
+#[cfg(any(feature = "dynamodb", feature = "aws-messaging"))]
 pub mod aws_http;
+#[cfg(feature = "aws-messaging")]
+pub mod aws_messaging;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "sqlite")]

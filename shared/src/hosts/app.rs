@@ -16,7 +16,9 @@ use crate::error::Error;
 use crate::idempotency::Idempotency;
 use crate::jobs::{JobContext, JobRegistry, JobService, JobWorker};
 use crate::notifications::{NotificationService, Notifier};
-use crate::ports::{Clock, Messaging, Stores, SystemClock};
+use crate::ports::{
+    Clock, DeletionWorkflow, EventPublisher, JobQueue, Messaging, Stores, SystemClock,
+};
 use crate::sessions::SessionService;
 use crate::workflow::{DeletionService, DeletionSteps};
 
@@ -69,14 +71,14 @@ pub fn discovery_part(keys: &PublicKeys, settings: &AuthSettings) -> Part {
 /// Jobs and notifications: public keys, the job queue and the kinds it accepts.
 pub fn jobs_part(
     stores: &Stores,
-    messaging: &Messaging,
+    queue: Arc<dyn JobQueue>,
     registry: JobRegistry,
     keys: &PublicKeys,
     settings: &AuthSettings,
 ) -> Part {
     let jobs = JobService::new(
         stores.jobs.clone(),
-        messaging.jobs.clone(),
+        queue,
         registry,
         Idempotency::new(stores.idempotency.clone(), clock()),
         clock(),
@@ -91,7 +93,7 @@ pub fn jobs_part(
 /// Account deletion: public keys and the workflow.
 pub fn account_part(
     stores: &Stores,
-    messaging: &Messaging,
+    workflow: Arc<dyn DeletionWorkflow>,
     keys: &PublicKeys,
     settings: &AuthSettings,
     work: &WorkSettings,
@@ -99,7 +101,7 @@ pub fn account_part(
     Part::Account(AccountApi {
         deletions: DeletionService::new(
             stores.deletions.clone(),
-            messaging.workflow.clone(),
+            workflow,
             clock(),
             work.deletion_window,
         ),
@@ -110,7 +112,7 @@ pub fn account_part(
 /// The queue consumer that runs jobs.
 pub fn job_worker(
     stores: &Stores,
-    messaging: &Messaging,
+    events: Arc<dyn EventPublisher>,
     registry: JobRegistry,
     work: &WorkSettings,
 ) -> JobWorker {
@@ -119,7 +121,7 @@ pub fn job_worker(
             stores: stores.clone(),
         },
         registry,
-        messaging.events.clone(),
+        events,
         clock(),
         work.job_max_attempts,
     )
@@ -131,8 +133,8 @@ pub fn notifier(stores: &Stores) -> Notifier {
 }
 
 /// The code of the deletion workflow's steps.
-pub fn deletion_steps(stores: &Stores, messaging: &Messaging) -> DeletionSteps {
-    DeletionSteps::new(stores.clone(), messaging.events.clone(), clock())
+pub fn deletion_steps(stores: &Stores, events: Arc<dyn EventPublisher>) -> DeletionSteps {
+    DeletionSteps::new(stores.clone(), events, clock())
 }
 
 /// Everything a full host needs to serve the whole contract.
@@ -161,8 +163,8 @@ pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, 
         discovery_part(public, auth),
         auth_part(&stores, keys, auth)?,
         sessions_part(&stores, public, auth),
-        jobs_part(&stores, &messaging, registry, public, auth),
-        account_part(&stores, &messaging, public, auth, work),
+        jobs_part(&stores, messaging.jobs, registry, public, auth),
+        account_part(&stores, messaging.workflow, public, auth, work),
     ];
     Ok(api::router(parts, limits))
 }

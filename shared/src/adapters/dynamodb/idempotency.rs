@@ -37,7 +37,10 @@ impl IdempotencyStore for DynamoStore {
         item.insert("fingerprint".into(), s(&record.fingerprint));
         item.insert("locked_until".into(), time(record.locked_until));
         item.insert("expires_at".into(), time(record.expires_at));
-        item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.unix_seconds() + 1));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(record.expires_at.unix_seconds() + 1),
+        );
         let result = self
             .client
             .put_item()

@@ -99,7 +99,9 @@ impl RefreshTokenStore for DynamoStore {
     }
 
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
-        let index = self.query_owned(user, OwnedQuery::all(INDEX_PREFIX)).await?;
+        let index = self
+            .query_owned(user, OwnedQuery::all(INDEX_PREFIX))
+            .await?;
         let mut keys = Vec::with_capacity(index.len() * 2);
         for item in &index {
             let hash = get_s(item, SORT_KEY)?
@@ -108,7 +110,8 @@ impl RefreshTokenStore for DynamoStore {
             keys.push(token_key(&RefreshTokenHash::from_stored(hash.to_owned())));
             keys.push(key_of(item));
         }
-        self.delete_keys(keys, "delete refresh tokens of user").await
+        self.delete_keys(keys, "delete refresh tokens of user")
+            .await
     }
 }
 

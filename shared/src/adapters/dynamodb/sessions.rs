@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,
+};
 
 use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
 use super::owned::{OwnedQuery, owned_key};
@@ -70,7 +72,11 @@ impl SessionStore for DynamoStore {
         let result = transact(
             self.client
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().condition_check(user_is_live).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .condition_check(user_is_live)
+                        .build(),
+                )
                 .transact_items(TransactWriteItem::builder().put(put(item)?).build())
                 .transact_items(TransactWriteItem::builder().put(put(index)?).build()),
         )

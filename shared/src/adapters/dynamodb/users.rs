@@ -102,7 +102,9 @@ impl UserStore for DynamoStore {
                 .await;
             match result {
                 Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
                 Err(e) => return Err(StoreError::new("mark user deleting", e)),
             }
         }

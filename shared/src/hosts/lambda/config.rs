@@ -1,5 +1,5 @@
 use crate::auth::AuthSettings;
-use crate::config::{ConfigError, Env, auth_settings};
+use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
 
 /// A Lambda function's settings (see the README's per-function table).
 #[derive(Clone, Debug)]
@@ -13,6 +13,13 @@ pub struct LambdaConfig {
     pub jwks: Option<String>,
     /// Open the DynamoDB connection during init (see `warm_up`).
     pub warm_up: bool,
+    /// Where `POST /jobs` sends jobs (jobs function).
+    pub jobs_queue_url: Option<String>,
+    /// Where events are published (worker and workflow functions).
+    pub events_topic_arn: Option<String>,
+    /// The deletion workflow (account function).
+    pub deletion_state_machine_arn: Option<String>,
+    pub work: WorkSettings,
 }
 
 impl LambdaConfig {
@@ -34,6 +41,10 @@ impl LambdaConfig {
             signing_keys_secret: env.raw("SKIFF_SIGNING_KEYS_SECRET"),
             jwks: env.raw("SKIFF_JWKS"),
             warm_up: env.parse_or("SKIFF_WARM_UP", true)?,
+            jobs_queue_url: env.raw("SKIFF_JOBS_QUEUE_URL"),
+            events_topic_arn: env.raw("SKIFF_EVENTS_TOPIC_ARN"),
+            deletion_state_machine_arn: env.raw("SKIFF_DELETION_STATE_MACHINE_ARN"),
+            work: work_settings(env)?,
         })
     }
 }

@@ -7,6 +7,7 @@ mod config;
 #[cfg(test)]
 mod fixture_tests;
 mod keys;
+mod sqs;
 #[cfg(test)]
 mod template_tests;
 
@@ -21,44 +22,77 @@ use lambda_http::RequestExt;
 pub use aws_env::AwsEnv;
 pub use config::LambdaConfig;
 
+use std::sync::Arc;
+
+use crate::adapters::aws_messaging::{SfnDeletionWorkflow, SqsJobQueue};
 use crate::adapters::dynamodb::DynamoStore;
 use crate::api::{self, HttpLimits, Part};
-use crate::hosts::{auth_part, discovery_part, sessions_part};
+use crate::hosts::{account_part, auth_part, discovery_part, jobs_part, sessions_part};
+use crate::jobs::JobRegistry;
 use crate::ports::Stores;
 
-/// The Lambda functions Skiff ships, each with its share of the contract.
+/// The Lambda functions Skiff ships, each with its share of the contract or its
+/// queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
     /// `/auth/*` and `/.well-known/*`; reads the private signing keys.
     Login,
     /// `/session`, `/session/data` and `/health`; public keys only.
     Session,
+    /// `/jobs*` and `/notifications`; sends jobs to the queue.
+    Jobs,
+    /// `/account` and `/account/deletion/*`; starts and confirms the workflow.
+    Account,
+    /// Consumes the jobs queue.
+    Worker,
+    /// Consumes the events queue (the SNS topic's subscription).
+    Notifier,
+    /// Consumes the deletion-steps queue the state machine sends to.
+    Workflow,
 }
 
 impl Function {
-    pub const ALL: [Function; 2] = [Function::Login, Function::Session];
+    pub const ALL: [Function; 7] = [
+        Function::Login,
+        Function::Session,
+        Function::Jobs,
+        Function::Account,
+        Function::Worker,
+        Function::Notifier,
+        Function::Workflow,
+    ];
 
     /// The binary's name (also its folder under `functions/`).
     pub fn name(self) -> &'static str {
         match self {
             Function::Login => "login",
             Function::Session => "session",
+            Function::Jobs => "jobs",
+            Function::Account => "account",
+            Function::Worker => "worker",
+            Function::Notifier => "notifier",
+            Function::Workflow => "workflow",
         }
     }
 
-    /// The variable naming where this function's keys come from.
-    pub fn key_variable(self) -> &'static str {
+    /// The variable naming where this function's keys come from (HTTP functions).
+    pub fn key_variable(self) -> Option<&'static str> {
         match self {
-            Function::Login => "SKIFF_SIGNING_KEYS_SECRET",
-            Function::Session => "SKIFF_JWKS",
+            Function::Login => Some("SKIFF_SIGNING_KEYS_SECRET"),
+            Function::Session | Function::Jobs | Function::Account => Some("SKIFF_JWKS"),
+            Function::Worker | Function::Notifier | Function::Workflow => None,
         }
     }
 
     /// Every path this function serves; API Gateway must route exactly these to it.
+    /// Queue consumers serve none.
     pub fn paths(self) -> Vec<&'static str> {
         let groups: &[&[&str]] = match self {
             Function::Login => &[api::paths::DISCOVERY, api::paths::AUTH],
             Function::Session => &[api::paths::HEALTH, api::paths::SESSIONS],
+            Function::Jobs => &[api::paths::JOBS],
+            Function::Account => &[api::paths::ACCOUNT],
+            Function::Worker | Function::Notifier | Function::Workflow => &[],
         };
         groups.iter().flat_map(|g| g.iter().copied()).collect()
     }
@@ -86,6 +120,11 @@ pub async fn build_with(
     match function {
         Function::Login => build_login(config, sdk).await,
         Function::Session => build_session(config, sdk).await,
+        Function::Jobs => build_jobs(config, sdk).await,
+        Function::Account => build_account(config, sdk).await,
+        Function::Worker | Function::Notifier | Function::Workflow => Err(LambdaError::Config(
+            crate::config::ConfigError::missing("SKIFF_FUNCTION", "queue consumers have no router"),
+        )),
     }
 }
 
@@ -100,7 +139,7 @@ async fn build_login(
     let secret = config
         .signing_keys_secret
         .as_deref()
-        .ok_or_else(|| missing(Function::Login.key_variable()))?;
+        .ok_or_else(|| missing("SKIFF_SIGNING_KEYS_SECRET"))?;
     let keys = keys::load_private_keys(sdk, secret).await?;
     let parts = vec![
         discovery_part(keys.public_keys(), &config.auth),
@@ -113,17 +152,61 @@ async fn build_session(
     config: &LambdaConfig,
     sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
-    let jwks = config
-        .jwks
-        .as_deref()
-        .ok_or_else(|| missing(Function::Session.key_variable()))?;
-    let keys = keys::parse_public_keys(jwks)?;
+    let keys = public_keys(config)?;
     let stores = stores(config, sdk).await;
     let parts = vec![Part::Health, sessions_part(&stores, &keys, &config.auth)];
     Ok(finish(parts, config))
 }
 
-async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) -> Stores {
+async fn build_jobs(
+    config: &LambdaConfig,
+    sdk: &aws_types::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let keys = public_keys(config)?;
+    let queue_url = required(&config.jobs_queue_url, "SKIFF_JOBS_QUEUE_URL")?;
+    let queue = SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
+    let stores = stores(config, sdk).await;
+    let part = jobs_part(
+        &stores,
+        Arc::new(queue),
+        JobRegistry::builtin(),
+        &keys,
+        &config.auth,
+    );
+    Ok(finish(vec![part], config))
+}
+
+async fn build_account(
+    config: &LambdaConfig,
+    sdk: &aws_types::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let keys = public_keys(config)?;
+    let arn = required(
+        &config.deletion_state_machine_arn,
+        "SKIFF_DELETION_STATE_MACHINE_ARN",
+    )?;
+    let workflow = SfnDeletionWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn);
+    let stores = stores(config, sdk).await;
+    let part = account_part(
+        &stores,
+        Arc::new(workflow),
+        &keys,
+        &config.auth,
+        &config.work,
+    );
+    Ok(finish(vec![part], config))
+}
+
+fn public_keys(config: &LambdaConfig) -> Result<crate::auth::PublicKeys, LambdaError> {
+    let jwks = required(&config.jwks, "SKIFF_JWKS")?;
+    keys::parse_public_keys(jwks)
+}
+
+fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, LambdaError> {
+    value.as_deref().ok_or_else(|| missing(name))
+}
+
+pub(super) async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) -> Stores {
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table.as_str(),
@@ -142,7 +225,7 @@ fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {
     api::router(parts, limits).layer(axum::middleware::map_request(request_id_from_lambda))
 }
 
-fn missing(name: &'static str) -> LambdaError {
+pub(super) fn missing(name: &'static str) -> LambdaError {
     LambdaError::Config(crate::config::ConfigError::missing(
         name,
         "is required by this function",
@@ -159,11 +242,23 @@ pub fn run_session() -> Result<(), lambda_http::Error> {
     runtime()?.block_on(serve(Function::Session, build_session))
 }
 
+/// The jobs binary's entry point.
+pub fn run_jobs() -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(serve(Function::Jobs, build_jobs))
+}
+
+/// The account binary's entry point.
+pub fn run_account() -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(serve(Function::Account, build_account))
+}
+
+pub use sqs::{run_notifier, run_worker, run_workflow};
+
 /// Lambda hands an execution environment one event at a time, so one thread runs
 /// the async work (requests to the backend still overlap) and one blocking thread
 /// runs Argon2. A multi-threaded runtime would start a worker thread per vCPU at
 /// every cold start for nothing.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(1)

@@ -83,9 +83,14 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
     // comes back after its visibility timeout at the next start.
     let _consumers = consumers::spawn(
         queues,
-        job_worker(&stores, &messaging, registry.clone(), &config.work),
+        job_worker(
+            &stores,
+            messaging.events.clone(),
+            registry.clone(),
+            &config.work,
+        ),
         notifier(&stores),
-        deletion_steps(&stores, &messaging),
+        deletion_steps(&stores, messaging.events.clone()),
         config.work.batch_concurrency,
     );
     let router = build_router(

@@ -1,0 +1,5 @@
+//! The notifier Lambda function (SNS events via SQS); its handler lives in `skiff::hosts::lambda`.
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    skiff::hosts::lambda::run_notifier()
+}

@@ -1,0 +1,5 @@
+//! The deletion-workflow Lambda function (Step Functions steps via SQS); its handler lives in `skiff::hosts::lambda`.
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    skiff::hosts::lambda::run_workflow()
+}

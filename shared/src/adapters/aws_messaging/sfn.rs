@@ -1,0 +1,115 @@
+use async_trait::async_trait;
+use aws_sdk_sfn::error::SdkError;
+use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
+use serde_json::json;
+
+use crate::domain::Deletion;
+use crate::ports::{DeletionWorkflow, Proceed, StoreError};
+
+/// The deletion workflow as a Step Functions state machine
+/// (infra/deletion-workflow.asl.json). One execution per deletion, named after it,
+/// so a retried start cannot run the workflow twice.
+#[derive(Clone)]
+pub struct SfnDeletionWorkflow {
+    tasks: SfnTasks,
+    state_machine_arn: String,
+}
+
+impl SfnDeletionWorkflow {
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            tasks: SfnTasks::new(client),
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl DeletionWorkflow for SfnDeletionWorkflow {
+    async fn start(&self, deletion: &Deletion) -> Result<(), StoreError> {
+        // Step Functions timeouts are whole seconds; round up so the window is never short.
+        let window = deletion.created_at.until(deletion.expires_at);
+        let timeout_seconds = window.as_secs() + u64::from(window.subsec_nanos() > 0);
+        let input = json!({
+            "deletion_id": deletion.id,
+            "user_id": deletion.user_id,
+            "timeout_seconds": timeout_seconds.max(1),
+        });
+        let result = self
+            .tasks
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(deletion.id.to_string())
+            .input(input.to_string())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Started by an earlier attempt of this same call.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_execution_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::new("start deletion workflow", e)),
+        }
+    }
+
+    async fn proceed(&self, deletion: &Deletion) -> Result<Proceed, StoreError> {
+        let token = deletion.task_token.as_deref().ok_or_else(|| {
+            StoreError::message("the deletion workflow has not reached its confirmation step yet")
+        })?;
+        match self.tasks.succeed(token).await {
+            Ok(()) => Ok(Proceed::Started),
+            Err(e) if is_too_late(&e) => Ok(Proceed::TooLate),
+            Err(e) => Err(StoreError::new("confirm deletion workflow", e)),
+        }
+    }
+}
+
+fn is_too_late(e: &SdkError<SendTaskSuccessError>) -> bool {
+    e.as_service_error().is_some_and(|se| {
+        se.is_task_timed_out() || se.is_task_does_not_exist() || se.is_invalid_token()
+    })
+}
+
+/// Completes the workflow's waiting tasks: the confirmation, and each code step the
+/// workflow function ran.
+#[derive(Clone)]
+pub struct SfnTasks {
+    client: aws_sdk_sfn::Client,
+}
+
+impl SfnTasks {
+    /// The error name a failed code step reports; the state machine retries it.
+    pub const STEP_FAILED: &'static str = "Skiff.StepFailed";
+
+    pub fn new(client: aws_sdk_sfn::Client) -> Self {
+        Self { client }
+    }
+
+    pub async fn succeed(&self, token: &str) -> Result<(), SdkError<SendTaskSuccessError>> {
+        self.client
+            .send_task_success()
+            .task_token(token)
+            .output("{}")
+            .send()
+            .await
+            .map(drop)
+    }
+
+    /// Reports a failed step. The cause is a short description, never user data.
+    pub async fn fail(&self, token: &str, cause: &str) -> Result<(), StoreError> {
+        self.client
+            .send_task_failure()
+            .task_token(token)
+            .error(Self::STEP_FAILED)
+            .cause(cause)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::new("report failed step", e))
+    }
+}

@@ -1,0 +1,35 @@
+use async_trait::async_trait;
+
+use crate::ports::{JobMessage, JobQueue, StoreError};
+
+/// The job queue: one message per job, the worker function consumes it.
+#[derive(Clone)]
+pub struct SqsJobQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsJobQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsJobQueue {
+    async fn enqueue(&self, message: &JobMessage) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(message).map_err(|e| StoreError::new("encode job message", e))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::new("send job message", e))
+    }
+}

@@ -1,0 +1,170 @@
+//! The queue consumers: SQS event-source mappings with `ReportBatchItemFailures`.
+//! Every batch goes through the shared batch processor, so a failed record is
+//! reported on its own and the rest of the batch is never redone.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::de::DeserializeOwned;
+
+use super::{AwsEnv, Function, LambdaConfig, LambdaError, missing, runtime, stores};
+use crate::adapters::aws_messaging::{SfnTasks, SnsEventPublisher};
+use crate::batch::{BatchProcessor, Record};
+use crate::domain::Event;
+use crate::hosts::{deletion_steps, job_worker, notifier};
+use crate::jobs::JobRegistry;
+use crate::ports::{EventPublisher, JobMessage};
+use crate::workflow::{DeletionSteps, StepMessage};
+
+/// Runs one SQS batch through `handler` and reports the failed message ids.
+pub async fn handle_batch<T, E, F, Fut>(
+    event: SqsEvent,
+    processor: BatchProcessor,
+    handler: F,
+) -> SqsBatchResponse
+where
+    T: DeserializeOwned,
+    E: std::fmt::Display,
+    F: Fn(T) -> Fut + Clone,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let records: Vec<Record<T>> = event
+        .records
+        .iter()
+        .map(|m| {
+            Record::json(
+                m.message_id.clone().unwrap_or_default(),
+                m.body.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let outcome = processor.process(records, handler).await;
+    let mut response = SqsBatchResponse::default();
+    for id in outcome.failed {
+        response.add_failure(id);
+    }
+    response
+}
+
+fn events(
+    config: &LambdaConfig,
+    sdk: &aws_types::SdkConfig,
+) -> Result<Arc<dyn EventPublisher>, LambdaError> {
+    let arn = config
+        .events_topic_arn
+        .as_deref()
+        .ok_or_else(|| missing("SKIFF_EVENTS_TOPIC_ARN"))?;
+    Ok(Arc::new(SnsEventPublisher::new(
+        aws_sdk_sns::Client::new(sdk),
+        arn,
+    )))
+}
+
+/// Init shared by the consumers: logs, config, SDK settings; then `serve`.
+async fn consume<B, T, E, F, Fut>(function: Function, build: B) -> Result<(), lambda_runtime::Error>
+where
+    B: AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<F, LambdaError>,
+    T: DeserializeOwned,
+    E: std::fmt::Display,
+    F: Fn(T) -> Fut + Clone,
+    Fut: Future<Output = Result<(), E>>,
+{
+    crate::telemetry::init();
+    let config = LambdaConfig::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
+    let sdk = AwsEnv::from_env()
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?
+        .sdk_config();
+    let handler = build(&config, &sdk)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
+    let processor = BatchProcessor::new(config.work.batch_concurrency);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = handler.clone();
+        async move {
+            let _span =
+                tracing::info_span!("batch", request_id = %event.context.request_id).entered();
+            Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)
+        }
+    }))
+    .await
+}
+
+/// The worker binary's entry point: runs jobs from the jobs queue.
+pub fn run_worker() -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(consume(Function::Worker, async |config, sdk| {
+        let worker = job_worker(
+            &stores(config, sdk).await,
+            events(config, sdk)?,
+            JobRegistry::builtin(),
+            &config.work,
+        );
+        Ok(move |message: JobMessage| {
+            let worker = worker.clone();
+            async move { worker.handle(message).await }
+        })
+    }))
+}
+
+/// The notifier binary's entry point: events (SNS, raw delivery to SQS) in,
+/// notifications out.
+pub fn run_notifier() -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(consume(Function::Notifier, async |config, sdk| {
+        let notifier = notifier(&stores(config, sdk).await);
+        Ok(move |event: Event| {
+            let notifier = notifier.clone();
+            async move { notifier.handle(event).await }
+        })
+    }))
+}
+
+/// The workflow binary's entry point: runs the state machine's code steps.
+pub fn run_workflow() -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(consume(Function::Workflow, async |config, sdk| {
+        let steps = deletion_steps(&stores(config, sdk).await, events(config, sdk)?);
+        let tasks = SfnTasks::new(aws_sdk_sfn::Client::new(sdk));
+        Ok(move |message: StepMessage| {
+            let (steps, tasks) = (steps.clone(), tasks.clone());
+            async move { run_step(&steps, &tasks, message).await }
+        })
+    }))
+}
+
+/// Runs a step and reports its outcome to Step Functions, which owns the retries
+/// (the state machine's Retry) and the failure path (its Catch). Only when the
+/// report itself cannot be sent does the message stay on the queue.
+async fn run_step(
+    steps: &DeletionSteps,
+    tasks: &SfnTasks,
+    message: StepMessage,
+) -> Result<(), String> {
+    let outcome = steps.run(&message).await;
+    let Some(token) = message.task_token.as_deref() else {
+        return outcome.map_err(|e| e.to_string());
+    };
+    match outcome {
+        Ok(()) => match tasks.succeed(token).await {
+            Ok(()) => Ok(()),
+            // The execution moved on (timed out, or this is a redelivery): nothing to report.
+            Err(e)
+                if e.as_service_error().is_some_and(|se| {
+                    se.is_task_timed_out() || se.is_task_does_not_exist() || se.is_invalid_token()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "report step success: {}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )),
+        },
+        Err(e) => {
+            tracing::warn!(step = message.step.state_name(), error = %e, "deletion step failed");
+            tasks
+                .fail(token, "the step failed; see the workflow function's logs")
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
