@@ -3,23 +3,33 @@
 environment, resolved the way CloudFormation would resolve it.
 
 Usage: provision.py TEMPLATE_JSON MOTO_URL API_URL ENV_FILE [--stack NAME] [--key-file PEM]...
+                    [--mappings-file FILE] [--queue-visibility SECONDS]
 
 TEMPLATE_JSON is the template decoded by cfn-lint (intrinsics as {"Ref": ...}).
 --stack names the emulated stack (resource names derive from it, so several stacks
 can share one moto). --key-file gives the signing keys, oldest first (the last
 signs); without it a fresh 2048-bit key is generated.
+--mappings-file receives the functions' SQS event-source mappings (function,
+queue URL, batch size), which infra/emulate/event_sources.py then runs.
+--queue-visibility shortens every queue's visibility timeout (emulation only), so
+tests of redelivery do not wait a minute per delivery.
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
 watch serves the routes (its router is checked against the template by a test).
+Queue policies are not either: moto does not enforce IAM.
+Step Functions executions are switched on in moto before the state machine is
+created (moto only runs executions when told to).
 Any other resource type stops provisioning, so the emulation cannot silently lag
 behind the template.
 """
 
 import argparse
 import base64
+import os
 import hashlib
 import json
 import re
 import sys
+import urllib.request
 
 import boto3
 from cryptography.hazmat.primitives import serialization
@@ -33,7 +43,9 @@ SERVED_BY_WATCH = {
     "AWS::ApiGatewayV2::Integration",
     "AWS::ApiGatewayV2::Route",
     "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy",
 }
+INFRA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 def b64url(data: bytes) -> str:
@@ -106,6 +118,55 @@ class Stack:
         self.refs[logical] = name
         self.attrs[f"{logical}.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
 
+    def queue(self, logical, props, visibility):
+        name = f"{self.name}-{logical}"
+        attributes = {}
+        if "VisibilityTimeout" in props:
+            attributes["VisibilityTimeout"] = str(visibility or props["VisibilityTimeout"])
+        if "MessageRetentionPeriod" in props:
+            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.refs[logical] = url
+        self.attrs[f"{logical}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        self.attrs[f"{logical}.QueueName"] = name
+        self.attrs[f"{logical}.QueueUrl"] = url
+
+    def topic(self, logical, props):
+        name = f"{self.name}-{logical}"
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self.refs[logical] = arn
+        self.attrs[f"{logical}.TopicName"] = name
+
+    def subscription(self, logical, props):
+        attributes = {}
+        if props.get("RawMessageDelivery"):
+            attributes["RawMessageDelivery"] = "true"
+        arn = self.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"],
+                                           Endpoint=props["Endpoint"], Attributes=attributes,
+                                           ReturnSubscriptionArn=True)["SubscriptionArn"]
+        self.refs[logical] = arn
+
+    def state_machine(self, logical, props, moto_url):
+        # moto runs executions only when told so before the state machine exists.
+        request = urllib.request.Request(f"{moto_url}/moto-api/config", method="POST",
+                                         data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request).read()
+        definition = open(os.path.join(INFRA_DIR, props["DefinitionUri"])).read()
+        for name, value in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + name + "}", str(value))
+        unresolved = re.findall(r"\$\{[A-Za-z0-9]+\}", definition)
+        if unresolved:
+            sys.exit(f"provision.py: {logical} leaves {unresolved} unsubstituted")
+        name = f"{self.name}-{logical}"
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name, definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}")["stateMachineArn"]
+        self.refs[logical] = arn
+        self.attrs[f"{logical}.Name"] = name
+
     def parameter(self, logical, props):
         name = props["Name"]
         self.client("ssm").put_parameter(Name=name, Value=props["Value"], Type=props.get("Type", "String"))
@@ -120,6 +181,8 @@ def main():
     parser.add_argument("env_file")
     parser.add_argument("--stack", default=STACK)
     parser.add_argument("--key-file", action="append", default=[])
+    parser.add_argument("--mappings-file")
+    parser.add_argument("--queue-visibility", type=int)
     args = parser.parse_args()
     template = json.load(open(args.template))
     stack = Stack(args.moto_url, args.stack)
@@ -143,20 +206,56 @@ def main():
         kind = resource["Type"]
         if kind == "AWS::ApiGatewayV2::Api":
             stack.refs[logical] = "local"
+    # Create in dependency order: a resource whose references are not created yet
+    # waits for the next pass.
+    created = {"AWS::DynamoDB::Table": lambda logical, props: stack.table(logical, props),
+               "AWS::SQS::Queue": lambda logical, props: stack.queue(logical, props, args.queue_visibility),
+               "AWS::SNS::Topic": stack.topic,
+               "AWS::SNS::Subscription": stack.subscription,
+               "AWS::Serverless::StateMachine": lambda logical, props: stack.state_machine(logical, props, moto_url),
+               "AWS::SSM::Parameter": stack.parameter}
+    pending = {}
     for logical, resource in template["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::DynamoDB::Table":
-            stack.table(logical, stack.resolve(props))
-    for logical, resource in template["Resources"].items():
-        kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::SSM::Parameter":
-            stack.parameter(logical, stack.resolve(props))
+        if kind in created:
+            pending[logical] = (kind, props)
         elif kind == "AWS::Serverless::Function":
             functions[logical] = props
-        elif kind in SERVED_BY_WATCH or kind in ("AWS::DynamoDB::Table", "AWS::ApiGatewayV2::Api"):
+        elif kind in SERVED_BY_WATCH or kind == "AWS::ApiGatewayV2::Api":
             pass
         else:
             sys.exit(f"provision.py: {logical} has type {kind}, which the emulation does not create yet")
+    while pending:
+        progress = False
+        for logical, (kind, props) in list(pending.items()):
+            try:
+                resolved = stack.resolve(props)
+            except KeyError:
+                continue
+            created[kind](logical, resolved)
+            del pending[logical]
+            progress = True
+        if not progress:
+            sys.exit(f"provision.py: cannot resolve the references of {sorted(pending)}")
+
+    mappings = []
+    for logical, props in functions.items():
+        binary = template["Resources"][logical].get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        for event in props.get("Events", {}).values():
+            if event.get("Type") != "SQS":
+                sys.exit(f"provision.py: {logical} has a {event.get('Type')} event, which the emulation does not run")
+            event_props = stack.resolve(event["Properties"])
+            queue_arn = event_props["Queue"]
+            queue = next(k for k, v in stack.attrs.items() if k.endswith(".Arn") and v == queue_arn)
+            mappings.append({"function": binary,
+                             "queue_url": stack.refs[queue.rsplit(".", 1)[0]],
+                             "queue_arn": queue_arn,
+                             "batch_size": event_props.get("BatchSize", 10),
+                             "report_batch_item_failures":
+                                 "ReportBatchItemFailures" in event_props.get("FunctionResponseTypes", [])})
+    if args.mappings_file:
+        with open(args.mappings_file, "w") as out:
+            json.dump(mappings, out, indent=2)
 
     env = {}
     for logical, props in functions.items():

@@ -1,7 +1,9 @@
-//! Emulated AWS as a test host: the template's resources provisioned in moto, the
-//! real `login` and `session` Lambda binaries polling `cargo lambda watch`'s
-//! Runtime API, and watch's router (which mirrors the API Gateway routes) as the
-//! one base URL. This is `make aws-local` with the harness's keys and settings.
+//! Emulated AWS as a test host: the template's resources provisioned in moto
+//! (queues, topic and subscription, the Step Functions state machine, which moto
+//! executes), every real Lambda binary polling `cargo lambda watch`'s Runtime API,
+//! watch's router (which mirrors the API Gateway routes) as the one base URL, and
+//! `infra/emulate/event_sources.py` doing what Lambda's SQS event-source mappings
+//! do. This is `make aws-local` with the harness's keys and settings.
 //!
 //! The runner (`tests/run`) names the peers and tools in variables:
 //! `SKIFF_TEST_AWS_ENDPOINT` (moto), `SKIFF_TEST_TEMPLATE_JSON` (the decoded
@@ -19,10 +21,21 @@ use tempfile::TempDir;
 
 use crate::tokens::TestKey;
 
-/// Instances of each function. More than one, as on Lambda under load: requests
-/// land on different processes, so races between them are real.
-const INSTANCES_PER_FUNCTION: usize = 2;
-const FUNCTIONS: [&str; 2] = ["login", "session"];
+/// Instances of each function. More than one where it matters, as on Lambda under
+/// load: requests (and batches) land on different processes, so races between them
+/// are real.
+const FUNCTIONS: [(&str, usize); 7] = [
+    ("login", 2),
+    ("session", 2),
+    ("jobs", 2),
+    ("account", 1),
+    ("worker", 2),
+    ("notifier", 1),
+    ("workflow", 1),
+];
+/// Emulation only: failed messages come back after this many seconds instead of
+/// the template's 60, so redelivery tests do not wait a minute per delivery.
+const QUEUE_VISIBILITY_SECONDS: &str = "2";
 /// Provisioning, init (moto reads, the Argon2 dummy hash) and first requests.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -48,6 +61,7 @@ pub struct AwsLocal {
     port: u16,
     watch: Child,
     functions: Vec<Child>,
+    event_sources: Option<Child>,
     dir: TempDir,
 }
 
@@ -72,7 +86,8 @@ impl AwsLocal {
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.path().join("functions.env");
-        provision(dir.path(), keys, &base_url, &env_file);
+        let mappings = dir.path().join("event-sources.json");
+        provision(dir.path(), keys, &base_url, &env_file, &mappings);
 
         let watch_log = std::fs::File::create(dir.path().join("watch.log")).expect("log file");
         let watch = Command::new(required_var("SKIFF_TEST_CARGO_LAMBDA"))
@@ -96,6 +111,7 @@ impl AwsLocal {
             port,
             watch,
             functions: Vec::new(),
+            event_sources: None,
             dir,
         };
         // Lambda starts a function only once its Runtime API is up.
@@ -104,13 +120,14 @@ impl AwsLocal {
         let mut function_env = read_env_file(&env_file);
         function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
         function_env.extend(env.iter().cloned());
-        for name in FUNCTIONS {
-            for _ in 0..INSTANCES_PER_FUNCTION {
+        for (name, instances) in FUNCTIONS {
+            for _ in 0..instances {
                 let child = stack.spawn_function(name, port, &function_env);
                 stack.functions.push(child);
             }
         }
         stack.wait_until_ready()?;
+        stack.event_sources = Some(start_event_sources(&mappings, &stack.base_url));
         Ok(stack)
     }
 
@@ -168,8 +185,14 @@ impl AwsLocal {
     /// is an error at once, not a timeout.
     fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let probes = ["/health", "/.well-known/jwks.json"];
-        let mut ready = [false; 2];
+        // A function that answers is ready: 200 where no token is needed, 401 where one is.
+        let probes = [
+            ("/health", 200),
+            ("/.well-known/jwks.json", 200),
+            ("/jobs", 401),
+            ("/account/deletion/probe", 401),
+        ];
+        let mut ready = [false; 4];
         while Instant::now() < deadline {
             self.check_watch()?;
             for function in &mut self.functions {
@@ -177,9 +200,9 @@ impl AwsLocal {
                     panic!("a function exited during init with {status} (its stderr is above)");
                 }
             }
-            for (probe, ready) in probes.iter().zip(ready.iter_mut()) {
+            for ((probe, expected), ready) in probes.iter().zip(ready.iter_mut()) {
                 if !*ready {
-                    *ready = status_of(self.port, probe) == Some(200);
+                    *ready = status_of(self.port, probe) == Some(*expected);
                 }
             }
             if ready.iter().all(|r| *r) {
@@ -212,7 +235,7 @@ fn status_of(port: u16, path: &str) -> Option<u16> {
 
 /// Runs `infra/emulate/provision.py` (the script `make aws-local` uses) with a
 /// stack name of its own, so parallel tests share moto but no resources.
-fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path) {
+fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path, mappings: &Path) {
     let stack = format!("skiff-test-{}", uuid::Uuid::new_v4().simple());
     let mut command = Command::new(required_var("SKIFF_TEST_PYTHON"));
     command
@@ -221,7 +244,10 @@ fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path) {
         .arg(required_var("SKIFF_TEST_AWS_ENDPOINT"))
         .arg(api_url)
         .arg(env_file)
-        .args(["--stack", &stack]);
+        .args(["--stack", &stack])
+        .arg("--mappings-file")
+        .arg(mappings)
+        .args(["--queue-visibility", QUEUE_VISIBILITY_SECONDS]);
     for (i, key) in keys.iter().enumerate() {
         let path = dir.join(format!("signing-key-{i}.pem"));
         std::fs::write(&path, &key.private_pem).expect("write key");
@@ -233,6 +259,21 @@ fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path) {
         "provision.py failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The SQS event-source mappings of the stack, invoking the functions through
+/// watch's Invoke API.
+fn start_event_sources(mappings: &Path, base_url: &str) -> Child {
+    Command::new(required_var("SKIFF_TEST_PYTHON"))
+        .arg(workspace_root().join("infra/emulate/event_sources.py"))
+        .arg(mappings)
+        .arg(required_var("SKIFF_TEST_AWS_ENDPOINT"))
+        .arg(base_url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn event_sources.py")
 }
 
 /// `NAME=value` lines, as `cargo lambda watch --env-file` reads them.
@@ -250,6 +291,7 @@ impl Drop for AwsLocal {
         for child in self
             .functions
             .iter_mut()
+            .chain(self.event_sources.iter_mut())
             .chain(std::iter::once(&mut self.watch))
         {
             let _ = child.kill();

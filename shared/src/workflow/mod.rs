@@ -2,6 +2,8 @@
 //! definition and the local engine follow), the code that runs them, and the
 //! service behind `DELETE /account` and the confirmation endpoint.
 
+#[cfg(test)]
+mod asl_tests;
 mod service;
 mod steps;
 

@@ -75,12 +75,27 @@ impl Function {
         }
     }
 
-    /// The variable naming where this function's keys come from (HTTP functions).
-    pub fn key_variable(self) -> Option<&'static str> {
+    /// The variables this function cannot start without (the template must set them).
+    pub fn required_variables(self) -> &'static [&'static str] {
         match self {
-            Function::Login => Some("SKIFF_SIGNING_KEYS_SECRET"),
-            Function::Session | Function::Jobs | Function::Account => Some("SKIFF_JWKS"),
-            Function::Worker | Function::Notifier | Function::Workflow => None,
+            Function::Login => &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_SIGNING_KEYS_SECRET"],
+            Function::Session => &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_JWKS"],
+            Function::Jobs => &[
+                "SKIFF_TABLE",
+                "SKIFF_ISSUER",
+                "SKIFF_JWKS",
+                "SKIFF_JOBS_QUEUE_URL",
+            ],
+            Function::Account => &[
+                "SKIFF_TABLE",
+                "SKIFF_ISSUER",
+                "SKIFF_JWKS",
+                "SKIFF_DELETION_STATE_MACHINE_ARN",
+            ],
+            Function::Worker | Function::Workflow => {
+                &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_EVENTS_TOPIC_ARN"]
+            }
+            Function::Notifier => &["SKIFF_TABLE", "SKIFF_ISSUER"],
         }
     }
 

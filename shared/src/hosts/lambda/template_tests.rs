@@ -165,7 +165,7 @@ fn problems(template: &Value) -> Vec<String> {
                 "{logical} sets {name}, which the function never reads"
             ));
         }
-        for name in ["SKIFF_TABLE", "SKIFF_ISSUER", function.key_variable()] {
+        for name in function.required_variables().iter().copied() {
             if !variables.contains_key(name) {
                 problems.push(format!(
                     "{logical} does not set {name}, which {} requires",
