@@ -128,6 +128,13 @@ impl TestHost {
         self.base_url = server.base_url.clone();
     }
 
+    /// Kills the local server mid-work (SIGKILL) and starts it again on its data.
+    pub fn kill_and_restart(&mut self) {
+        let server = self.local_server();
+        server.kill_and_restart();
+        self.base_url = server.base_url.clone();
+    }
+
     pub fn data_dir(&mut self) -> &Path {
         self.local_server().data_dir()
     }

@@ -121,6 +121,17 @@ impl LocalServer {
         *self = Self::spawn(data_dir, env);
     }
 
+    /// Kills the process with SIGKILL (no chance to finish anything) and starts a
+    /// new one on the same data directory with the same environment and keys.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("kill skiff-local");
+        self.child.wait().expect("wait for skiff-local");
+        let data_dir =
+            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        let env = std::mem::take(&mut self.env);
+        *self = Self::spawn(data_dir, env);
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
     }

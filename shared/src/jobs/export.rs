@@ -7,7 +7,8 @@ use crate::ports::StoreError;
 
 /// `export`: the caller's account as data: the user without any password hash,
 /// the sessions without any token, and the jobs (this one excluded: it is not
-/// finished yet).
+/// finished yet). Earlier exports are listed without their results: each holds
+/// the one before it, so including them would double the size with every export.
 pub struct Export;
 
 /// At most this many jobs are exported, newest first.
@@ -52,7 +53,15 @@ impl JobHandler for Export {
             .map_err(retryable)?
             .iter()
             .filter(|j| j.id != job.id)
-            .map(super::service::job_json)
+            .map(|j| {
+                let mut shown = super::service::job_json(j);
+                if j.kind == job.kind
+                    && let Some(fields) = shown.as_object_mut()
+                {
+                    fields.remove("result");
+                }
+                shown
+            })
             .collect();
         Ok(json!({
             "user": {

@@ -14,7 +14,11 @@ fn states() -> serde_json::Map<String, Value> {
 }
 
 fn wire_name(step: DeletionStep) -> String {
-    serde_json::to_value(step).unwrap().as_str().unwrap().to_owned()
+    serde_json::to_value(step)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]

@@ -236,7 +236,8 @@ fn fixtures_cover_every_route_and_belong_to_their_function() {
 
 /// `/jobs/{job_id}` matches `/jobs/abc`: a `{name}` segment matches any one segment.
 fn path_matches(pattern: &str, path: &str) -> bool {
-    let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    let (pattern, path): (Vec<&str>, Vec<&str>) =
+        (pattern.split('/').collect(), path.split('/').collect());
     pattern.len() == path.len()
         && pattern
             .iter()

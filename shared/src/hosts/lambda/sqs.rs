@@ -15,7 +15,7 @@ use crate::domain::Event;
 use crate::hosts::{deletion_steps, job_worker, notifier};
 use crate::jobs::JobRegistry;
 use crate::ports::{EventPublisher, JobMessage};
-use crate::workflow::{DeletionSteps, StepMessage};
+use crate::workflow::{DeletionStep, DeletionSteps, StepMessage};
 
 /// Runs one SQS batch through `handler` and reports the failed message ids.
 pub async fn handle_batch<T, E, F, Fut>(
@@ -144,6 +144,9 @@ async fn run_step(
         return outcome.map_err(|e| e.to_string());
     };
     match outcome {
+        // This step's token is the confirmation's: it was stored for the confirm
+        // endpoint, which completes it. Completing it here would skip the wait.
+        Ok(()) if message.step == DeletionStep::AwaitConfirmation => Ok(()),
         Ok(()) => match tasks.succeed(token).await {
             Ok(()) => Ok(()),
             // The execution moved on (timed out, or this is a redelivery): nothing to report.
