@@ -86,13 +86,12 @@ impl JobStore for SqliteStore {
                   WHERE user_id = ?1 AND (?2 IS NULL OR job_id < ?2)
                   ORDER BY job_id DESC LIMIT ?3"
             ))?;
-            let jobs = statement
+            statement
                 .query_map(
                     params![user.to_string(), before.map(|b| b.to_string()), limit],
                     job_from_row,
                 )?
-                .collect();
-            jobs
+                .collect()
         })
         .await
     }

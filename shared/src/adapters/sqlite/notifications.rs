@@ -43,10 +43,9 @@ impl NotificationStore for SqliteStore {
                 "SELECT notification_id, event FROM notifications WHERE user_id = ?1
                   ORDER BY occurred_at DESC, notification_id DESC LIMIT ?2",
             )?;
-            let items = statement
+            statement
                 .query_map(params![user.to_string(), limit], notification_from_row)?
-                .collect();
-            items
+                .collect()
         })
         .await
     }

@@ -78,12 +78,11 @@ impl SqliteQueue {
                           WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2
                           ORDER BY visible_at, message_id LIMIT ?3",
                     )?;
-                    let rows = statement
+                    statement
                         .query_map(params![name, now.unix_millis(), max], |row| {
                             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                         })?
-                        .collect::<rusqlite::Result<_>>()?;
-                    rows
+                        .collect::<rusqlite::Result<_>>()?
                 };
                 let mut received = Vec::new();
                 for (id, body, count) in candidates {
@@ -129,10 +128,9 @@ impl SqliteQueue {
                 let mut statement = conn.prepare(
                     "SELECT body FROM queue_messages WHERE queue = ?1 AND dead = 1 ORDER BY message_id",
                 )?;
-                let bodies = statement
+                statement
                     .query_map([name], |row| row.get(0))?
-                    .collect();
-                bodies
+                    .collect()
             })
             .await
     }

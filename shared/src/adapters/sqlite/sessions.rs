@@ -141,10 +141,9 @@ impl SessionStore for SqliteStore {
         self.call("list sessions of user", move |conn| {
             let mut statement =
                 conn.prepare("SELECT session_id FROM sessions WHERE user_id = ?1")?;
-            let ids = statement
+            statement
                 .query_map([user.to_string()], |row| parse_column(row.get(0)?, 0))?
-                .collect();
-            ids
+                .collect()
         })
         .await
     }
