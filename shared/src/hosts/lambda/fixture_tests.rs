@@ -34,7 +34,7 @@ fn events_dir() -> PathBuf {
 
 /// moto's settings, given to the functions the way Lambda gives its own: through
 /// the variables `AwsEnv` reads.
-fn moto_sdk() -> aws_types::SdkConfig {
+pub(super) fn moto_sdk() -> aws_types::SdkConfig {
     let endpoint = moto_endpoint();
     AwsEnv::from(&Env::from_pairs(&[
         ("AWS_REGION", "us-east-1"),

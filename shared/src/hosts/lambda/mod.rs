@@ -10,6 +10,8 @@ mod keys;
 mod sqs;
 #[cfg(test)]
 mod template_tests;
+#[cfg(test)]
+mod worker_tests;
 
 use std::time::Duration;
 
