@@ -134,6 +134,33 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
     }
 
+    #[tokio::test]
+    async fn a_version_one_database_is_migrated_and_keeps_its_users() {
+        use crate::ports::UserStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skiff.db");
+        let v1 = Connection::open(&path).unwrap();
+        v1.execute_batch(&format!(
+            "{} PRAGMA user_version = 1;
+             INSERT INTO users VALUES ('6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b', 'old@example.com', '$argon2id$x', 1);",
+            MIGRATIONS[0]
+        ))
+        .unwrap();
+        drop(v1);
+        let store = SqliteStore::open(&path).unwrap();
+        let email = crate::domain::Email::parse("old@example.com").unwrap();
+        let user = store.find_by_email(&email).await.unwrap().unwrap();
+        assert!(!user.deleting);
+        let version: i64 = store
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
     #[test]
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();

@@ -300,3 +300,42 @@ async fn poison_messages_reach_the_dlq_and_good_ones_run_once() {
     let job = h.reload(&job).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 1));
 }
+
+/// The SQS sample events (`cargo lambda invoke <fn> --data-file events/sqs/...`)
+/// are real SQS events whose bodies are the consumer's messages, except the
+/// records named `poison-*`, which show a partial batch failure.
+#[test]
+fn sqs_sample_events_carry_each_consumers_messages() {
+    use crate::domain::Event;
+    use crate::workflow::StepMessage;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/sqs");
+    let parses: [(&str, fn(&str) -> bool); 3] = [
+        ("worker", |b| serde_json::from_str::<JobMessage>(b).is_ok()),
+        ("notifier", |b| serde_json::from_str::<Event>(b).is_ok()),
+        ("workflow", |b| {
+            serde_json::from_str::<StepMessage>(b).is_ok()
+        }),
+    ];
+    for (function, parses) in parses {
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir.join(function)).unwrap() {
+            let path = entry.unwrap().path();
+            let event: SqsEvent =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(!event.records.is_empty(), "{}", path.display());
+            for record in &event.records {
+                let id = record.message_id.as_deref().unwrap();
+                let body = record.body.as_deref().unwrap();
+                assert_eq!(
+                    parses(body),
+                    !id.starts_with("poison"),
+                    "{}: {id}",
+                    path.display()
+                );
+            }
+            files += 1;
+        }
+        assert!(files > 0, "no sample event for {function}");
+    }
+}
