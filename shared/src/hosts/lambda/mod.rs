@@ -269,7 +269,7 @@ pub fn run_account() -> Result<(), lambda_http::Error> {
     runtime()?.block_on(serve(Function::Account, build_account))
 }
 
-pub use sqs::{run_notifier, run_worker, run_workflow};
+pub use sqs::{handle_batch, run_notifier, run_worker, run_workflow};
 
 /// Lambda hands an execution environment one event at a time, so one thread runs
 /// the async work (requests to the backend still overlap) and one blocking thread
