@@ -310,7 +310,8 @@ fn sqs_sample_events_carry_each_consumers_messages() {
     use crate::workflow::StepMessage;
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/sqs");
-    let parses: [(&str, fn(&str) -> bool); 3] = [
+    type Parses = fn(&str) -> bool;
+    let parses: [(&str, Parses); 3] = [
         ("worker", |b| serde_json::from_str::<JobMessage>(b).is_ok()),
         ("notifier", |b| serde_json::from_str::<Event>(b).is_ok()),
         ("workflow", |b| {
