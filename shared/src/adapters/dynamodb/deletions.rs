@@ -34,15 +34,7 @@ impl DeletionStore for DynamoStore {
         item.insert("code".into(), s(deletion.code.as_str()));
         item.insert("created_at".into(), time(deletion.created_at));
         item.insert("expires_at".into(), time(deletion.expires_at));
-        self.client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| StoreError::new("create deletion", e))
+        self.put_new(item, "create deletion").await
     }
 
     async fn get(&self, user: UserId, id: DeletionId) -> Result<Option<Deletion>, StoreError> {

@@ -51,15 +51,7 @@ impl JobStore for DynamoStore {
         item.insert("attempts".into(), n(job.attempts));
         item.insert("created_at".into(), time(job.created_at));
         item.insert("updated_at".into(), time(job.updated_at));
-        self.client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| StoreError::new("create job", e))
+        self.put_new(item, "create job").await
     }
 
     async fn get(&self, user: UserId, id: JobId) -> Result<Option<Job>, StoreError> {

@@ -73,6 +73,20 @@ impl DynamoStore {
         &self.client
     }
 
+    /// Puts an item that must not exist yet (ids are random; a clash is a bug or a
+    /// retried request, and either way must not overwrite).
+    async fn put_new(&self, item: item::Item, context: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::new(context, e))
+    }
+
     /// A strongly consistent read of one item: every decision the core makes on a
     /// read (versions, spent tokens, lockouts) needs the latest write.
     async fn read(

@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::item::{Item, get_opt_time, get_parsed, get_s, get_time, key, n, s, time};
 use super::owned::{OwnedQuery, key_of, owned_key};
-use super::transactions::{cancellation_code, transact};
+use super::transactions::{cancellation_code, put_if_absent, transact};
 use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, ttl_after};
 use crate::domain::{RefreshTokenHash, Timestamp, UserId};
 use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
@@ -45,8 +45,14 @@ impl RefreshTokenStore for DynamoStore {
         let result = transact(
             self.client
                 .transact_write_items()
-                .transact_items(self.put_new(item_from(record, self.retention))?)
-                .transact_items(self.put_new(index_item(record, self.retention))?),
+                .transact_items(put_if_absent(
+                    self.table(),
+                    item_from(record, self.retention),
+                )?)
+                .transact_items(put_if_absent(
+                    self.table(),
+                    index_item(record, self.retention),
+                )?),
         )
         .await;
         result
@@ -85,8 +91,11 @@ impl RefreshTokenStore for DynamoStore {
             self.client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().update(spend).build())
-                .transact_items(self.put_new(item_from(new, self.retention))?)
-                .transact_items(self.put_new(index_item(new, self.retention))?),
+                .transact_items(put_if_absent(self.table(), item_from(new, self.retention))?)
+                .transact_items(put_if_absent(
+                    self.table(),
+                    index_item(new, self.retention),
+                )?),
         )
         .await;
         if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {
@@ -128,16 +137,4 @@ fn index_item(record: &RefreshTokenRecord, retention: std::time::Duration) -> It
         n(ttl_after(record.issued_at, retention)),
     );
     item
-}
-
-impl DynamoStore {
-    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map(|put| TransactWriteItem::builder().put(put).build())
-            .map_err(|e| StoreError::new("build refresh token transaction", e))
-    }
 }

@@ -1,11 +1,9 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem};
 
 use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
 use super::owned::{OwnedQuery, owned_key};
-use super::transactions::{cancellation_code, transact};
+use super::transactions::{cancellation_code, put_if_absent, transact};
 use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, is_condition_failure, ttl_after};
 use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
 use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
@@ -61,14 +59,6 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .build()
             .map_err(build)?;
-        let put = |item| {
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build)
-        };
         let result = transact(
             self.client
                 .transact_write_items()
@@ -77,8 +67,8 @@ impl SessionStore for DynamoStore {
                         .condition_check(user_is_live)
                         .build(),
                 )
-                .transact_items(TransactWriteItem::builder().put(put(item)?).build())
-                .transact_items(TransactWriteItem::builder().put(put(index)?).build()),
+                .transact_items(put_if_absent(self.table(), item)?)
+                .transact_items(put_if_absent(self.table(), index)?),
         )
         .await;
         if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {

@@ -36,6 +36,24 @@ pub(super) async fn transact(request: TransactWriteItemsFluentBuilder) -> Transa
     }
 }
 
+/// A transaction item that puts `item` only if no item has its key yet.
+pub(super) fn put_if_absent(
+    table: &str,
+    item: super::item::Item,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, crate::ports::StoreError> {
+    aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map(|put| {
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build()
+        })
+        .map_err(|e| crate::ports::StoreError::new("build transaction", e))
+}
+
 /// The code of the cancellation reason at `index` (one per item, in request order).
 pub(super) fn cancellation_code(result: &TransactResult, index: usize) -> Option<&str> {
     match result.as_ref().err()?.as_service_error()? {

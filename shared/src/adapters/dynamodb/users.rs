@@ -1,10 +1,10 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoStore;
 use super::item::{Item, get_parsed, get_s, get_time, key, s, time};
 use super::owned::owned_key;
-use super::transactions::{cancellation_code, transact};
+use super::transactions::{cancellation_code, put_if_absent, transact};
 use crate::domain::{Email, UserId};
 use crate::ports::{CreateUserError, StoreError, User, UserStore};
 
@@ -51,20 +51,17 @@ impl UserStore for DynamoStore {
     /// condition that it does not exist yet: the email is unique without a GSI
     /// (GSI reads are only eventually consistent).
     async fn create(&self, user: &User) -> Result<(), CreateUserError> {
-        let put = |item: Item| {
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(|e| StoreError::new("build user transaction", e))
-        };
         let result = transact(
             self.client
                 .transact_write_items()
-                .transact_items(put(attributes(user, user_key(user.id)))?)
-                .transact_items(put(attributes(user, email_key(&user.email)))?),
+                .transact_items(put_if_absent(
+                    self.table(),
+                    attributes(user, user_key(user.id)),
+                )?)
+                .transact_items(put_if_absent(
+                    self.table(),
+                    attributes(user, email_key(&user.email)),
+                )?),
         )
         .await;
         if cancellation_code(&result, 1) == Some("ConditionalCheckFailed") {

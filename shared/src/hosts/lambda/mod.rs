@@ -289,16 +289,25 @@ async fn serve(
     function: Function,
     build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<Router, LambdaError>,
 ) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    let config = LambdaConfig::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
-    let sdk = AwsEnv::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?
-        .sdk_config();
-    let router = build(&config, &sdk)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
+    let (router, _) = init(function, build).await?;
     lambda_http::run(router).await
+}
+
+/// What every function does first: JSON logs, its config and the SDK settings, then
+/// its own `build`; any failure is logged naming the function.
+pub(super) async fn init<T>(
+    function: Function,
+    build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<T, LambdaError>,
+) -> Result<(T, LambdaConfig), LambdaError> {
+    crate::telemetry::init();
+    let built = async {
+        let config = LambdaConfig::from_env()?;
+        let sdk = AwsEnv::from_env()?.sdk_config();
+        let built = build(&config, &sdk).await?;
+        Ok((built, config))
+    }
+    .await;
+    built.inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))
 }
 
 /// One cheap read during init opens the DynamoDB connection (DNS, TCP, TLS), so the

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 
-use super::{AwsEnv, Function, LambdaConfig, LambdaError, missing, runtime, stores};
+use super::{Function, LambdaConfig, LambdaError, init, missing, runtime, stores};
 use crate::adapters::aws_messaging::{SfnTasks, SnsEventPublisher};
 use crate::batch::{BatchProcessor, Record};
 use crate::domain::Event;
@@ -61,7 +61,7 @@ fn events(
     )))
 }
 
-/// Init shared by the consumers: logs, config, SDK settings; then `serve`.
+/// A queue consumer: init, then one batch per invocation.
 async fn consume<B, T, E, F, Fut>(function: Function, build: B) -> Result<(), lambda_runtime::Error>
 where
     B: AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<F, LambdaError>,
@@ -70,15 +70,7 @@ where
     F: Fn(T) -> Fut + Clone,
     Fut: Future<Output = Result<(), E>>,
 {
-    crate::telemetry::init();
-    let config = LambdaConfig::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
-    let sdk = AwsEnv::from_env()
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?
-        .sdk_config();
-    let handler = build(&config, &sdk)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, ?function, "init failed"))?;
+    let (handler, config) = init(function, build).await?;
     let processor = BatchProcessor::new(config.work.batch_concurrency);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = handler.clone();
