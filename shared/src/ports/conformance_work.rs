@@ -56,6 +56,14 @@ where
         SessionStore::create(store, &late).await,
         Err(CreateSessionError::UserUnavailable)
     ));
+    // Refused means never active: absent, or written and already revoked.
+    for refused in [&orphan, &late] {
+        let stored = store.get(refused.id).await.unwrap();
+        assert!(
+            stored.is_none_or(|s| s.revoked),
+            "a refused session is usable"
+        );
+    }
 
     let token = RefreshTokenRecord {
         hash: RefreshToken::generate().hash(),

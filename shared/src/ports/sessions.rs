@@ -22,8 +22,9 @@ pub enum CreateSessionError {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Creates the session in the same atomic step that checks its user exists and
-    /// is not being deleted.
+    /// Creates the session only for a user that exists and is not being deleted.
+    /// A store may check in the same atomic write (SQLite) or right after it
+    /// (DynamoDB), as long as a session it reports as refused is never active.
     async fn create(&self, session: &Session) -> Result<(), CreateSessionError>;
     /// Returns the record even if expired or revoked; callers apply the policy.
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError>;

@@ -41,23 +41,14 @@ fn record_from(item: &Item) -> Result<RefreshTokenRecord, StoreError> {
 
 #[async_trait]
 impl RefreshTokenStore for DynamoStore {
+    /// The token and its index item, written side by side: an index item whose
+    /// token write failed points at nothing and is removed with the user's data.
     async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
-        let result = transact(
-            self.client
-                .transact_write_items()
-                .transact_items(put_if_absent(
-                    self.table(),
-                    item_from(record, self.retention),
-                )?)
-                .transact_items(put_if_absent(
-                    self.table(),
-                    index_item(record, self.retention),
-                )?),
+        tokio::try_join!(
+            self.put_new(item_from(record, self.retention), "insert refresh token"),
+            self.put_new(index_item(record, self.retention), "index refresh token"),
         )
-        .await;
-        result
-            .map(drop)
-            .map_err(|e| StoreError::new("insert refresh token", e))
+        .map(drop)
     }
 
     async fn find(

@@ -1,9 +1,8 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
 use super::owned::{OwnedQuery, owned_key};
-use super::transactions::{cancellation_code, put_if_absent, transact};
 use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, is_condition_failure, ttl_after};
 use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
 use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
@@ -31,9 +30,11 @@ fn session_from(item: &Item) -> Result<Session, StoreError> {
 
 #[async_trait]
 impl SessionStore for DynamoStore {
-    /// One transaction: the user exists and is not being deleted, the session
-    /// item, and its index item in the user's partition (what the deletion
-    /// workflow queries).
+    /// Writes the session and its index item, then reads the user (strongly
+    /// consistent) and revokes the new session if the user is gone or being
+    /// deleted. Write-then-check closes the race with the deletion workflow without
+    /// a transaction: the workflow marks the user before it lists the index, so
+    /// either this read sees the mark, or the listing sees this index item.
     async fn create(&self, session: &Session) -> Result<(), CreateSessionError> {
         let ttl = n(ttl_after(session.created_at, self.retention));
         let mut item = session_key(session.id);
@@ -48,35 +49,20 @@ impl SessionStore for DynamoStore {
         item.insert(TTL_ATTRIBUTE.into(), ttl.clone());
         let mut index = owned_key(session.user_id, &index_sort_key(session.id));
         index.insert(TTL_ATTRIBUTE.into(), ttl);
-
-        let build = |e| StoreError::new("build session transaction", e);
-        let user_is_live = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(owned_key(session.user_id, "USER")))
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(deleting) OR deleting = :false)",
-            )
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .build()
-            .map_err(build)?;
-        let result = transact(
-            self.client
-                .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .condition_check(user_is_live)
-                        .build(),
-                )
-                .transact_items(put_if_absent(self.table(), item)?)
-                .transact_items(put_if_absent(self.table(), index)?),
-        )
-        .await;
-        if cancellation_code(&result, 0) == Some("ConditionalCheckFailed") {
-            return Err(CreateSessionError::UserUnavailable);
+        tokio::try_join!(
+            self.put_new(item, "create session"),
+            self.put_new(index, "index session"),
+        )?;
+        let owner = self
+            .read(owned_key(session.user_id, "USER"), "check session owner")
+            .await?;
+        let live = owner
+            .is_some_and(|user| !matches!(user.get("deleting"), Some(AttributeValue::Bool(true))));
+        if live {
+            return Ok(());
         }
-        result
-            .map(drop)
-            .map_err(|e| StoreError::new("create session", e).into())
+        self.revoke(session.id).await?;
+        Err(CreateSessionError::UserUnavailable)
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
