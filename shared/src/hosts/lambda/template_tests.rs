@@ -318,3 +318,102 @@ fn the_watch_router_mirrors_the_template() {
             .collect();
     assert_eq!(router, template_routes(&template()));
 }
+
+/// What every SQS event source needs on AWS: a DLQ by redrive policy, and a
+/// visibility timeout of at least six times the consumer's timeout, so a batch that
+/// is still running is never handed to a second consumer.
+fn queue_problems(template: &Value) -> Vec<String> {
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let default_timeout = template
+        .pointer("/Globals/Function/Timeout")
+        .and_then(Value::as_u64)
+        .unwrap_or(3);
+    let mut problems = Vec::new();
+    let mut consumers = 0;
+    for (logical, function) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        let timeout = function
+            .pointer("/Properties/Timeout")
+            .and_then(Value::as_u64)
+            .unwrap_or(default_timeout);
+        let events = function
+            .pointer("/Properties/Events")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for event in events.values().filter(|e| e["Type"] == "SQS") {
+            consumers += 1;
+            let queue_name = event
+                .pointer("/Properties/Queue/Fn::GetAtt/0")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some(queue) = resources.get(queue_name) else {
+                problems.push(format!(
+                    "{logical} consumes {queue_name:?}, which is no resource"
+                ));
+                continue;
+            };
+            let visibility = queue
+                .pointer("/Properties/VisibilityTimeout")
+                .and_then(Value::as_u64)
+                .unwrap_or(30);
+            if visibility < 6 * timeout {
+                problems.push(format!(
+                    "{queue_name}: visibility {visibility} s is under 6 × {logical}'s {timeout} s"
+                ));
+            }
+            if queue
+                .pointer("/Properties/RedrivePolicy/deadLetterTargetArn")
+                .is_none()
+            {
+                problems.push(format!("{queue_name} has no dead-letter queue"));
+            }
+            let reports = event
+                .pointer("/Properties/FunctionResponseTypes")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures"));
+            if !reports {
+                problems.push(format!("{logical} does not report partial batch failures"));
+            }
+        }
+    }
+    if consumers == 0 {
+        problems.push("no function consumes a queue".into());
+    }
+    problems
+}
+
+#[test]
+fn every_consumed_queue_has_a_dlq_and_a_long_enough_visibility_timeout() {
+    let problems = queue_problems(&template());
+    assert!(
+        problems.is_empty(),
+        "infra/template.yaml:\n{}",
+        problems.join("\n")
+    );
+
+    let mut short = template();
+    short["Resources"]["JobsQueue"]["Properties"]["VisibilityTimeout"] = serde_json::json!(30);
+    short["Resources"]["StepsQueue"]["Properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("RedrivePolicy");
+    let found = queue_problems(&short);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("JobsQueue: visibility 30 s")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("StepsQueue has no dead-letter queue")),
+        "{found:?}"
+    );
+}
