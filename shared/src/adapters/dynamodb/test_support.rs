@@ -28,7 +28,9 @@ pub(crate) async fn store() -> DynamoStore {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
-        .http_client(crate::adapters::aws_http::https_client())
+        .http_client(crate::adapters::aws_http::https_client(
+            crate::adapters::aws_http::TlsRoots::Amazon,
+        ))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "skiff-tests"))
         .build();

@@ -9,6 +9,7 @@
 //! variable's name instead of failing the first request. `AWS_ENDPOINT_URL` is
 //! honoured as the SDKs document it, which is how the emulated-AWS mode reaches moto.
 
+use crate::adapters::aws_http::{TlsRoots, https_client};
 use std::fmt;
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub struct AwsEnv {
     region: Region,
     credentials: Credentials,
     endpoint_url: Option<String>,
+    tls_roots: TlsRoots,
 }
 
 impl fmt::Debug for AwsEnv {
@@ -41,6 +43,7 @@ impl fmt::Debug for AwsEnv {
         f.debug_struct("AwsEnv")
             .field("region", &self.region)
             .field("endpoint_url", &self.endpoint_url)
+            .field("tls_roots", &self.tls_roots)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +84,7 @@ impl AwsEnv {
             region: Region::new(region),
             credentials,
             endpoint_url,
+            tls_roots: env.parse_or("SKIFF_TLS_ROOTS", TlsRoots::default())?,
         })
     }
 
@@ -96,7 +100,7 @@ impl AwsEnv {
             .behavior_version(BehaviorVersion::latest())
             .region(self.region.clone())
             .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
-            .http_client(crate::adapters::aws_http::https_client())
+            .http_client(https_client(self.tls_roots))
             .retry_config(RetryConfig::standard())
             .timeout_config(timeouts);
         if let Some(url) = &self.endpoint_url {
@@ -171,5 +175,19 @@ mod tests {
             !error.contains("AKIDEXAMPLE") && !error.contains("IQoJ"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn trusts_amazon_roots_unless_told_otherwise() {
+        assert_eq!(aws_env(&LAMBDA).unwrap().tls_roots, TlsRoots::Amazon);
+        let system = [
+            LAMBDA[0],
+            LAMBDA[1],
+            LAMBDA[2],
+            ("SKIFF_TLS_ROOTS", "system"),
+        ];
+        assert_eq!(aws_env(&system).unwrap().tls_roots, TlsRoots::System);
+        let bad = [LAMBDA[0], LAMBDA[1], LAMBDA[2], ("SKIFF_TLS_ROOTS", "all")];
+        assert_eq!(aws_env(&bad).unwrap_err().name, "SKIFF_TLS_ROOTS");
     }
 }
