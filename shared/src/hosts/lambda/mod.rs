@@ -125,6 +125,8 @@ pub enum LambdaError {
     Aws(String),
     #[error(transparent)]
     App(#[from] crate::Error),
+    #[error("{0:?} consumes a queue and serves no HTTP routes")]
+    NotHttp(Function),
 }
 
 /// Builds a function's Router with explicit config and SDK settings (the binaries use
@@ -139,9 +141,9 @@ pub async fn build_with(
         Function::Session => build_session(config, sdk).await,
         Function::Jobs => build_jobs(config, sdk).await,
         Function::Account => build_account(config, sdk).await,
-        Function::Worker | Function::Notifier | Function::Workflow => Err(LambdaError::Config(
-            crate::config::ConfigError::missing("SKIFF_FUNCTION", "queue consumers have no router"),
-        )),
+        Function::Worker | Function::Notifier | Function::Workflow => {
+            Err(LambdaError::NotHttp(function))
+        }
     }
 }
 
