@@ -89,7 +89,10 @@ fn raw_argon2_verify() -> Result<Vec<Duration>, BenchError> {
 
 pub async fn run() -> Result<PathBuf, BenchError> {
     let config = BenchConfig::from_env()?;
-    let env = config.function_env()?;
+    let mut env = config.function_env()?;
+    // One access token serves the whole run, which takes longer than the default
+    // 15 minutes.
+    env.push(("SKIFF_ACCESS_TOKEN_TTL".into(), "2h".into()));
     let fixtures = Fixtures::new(&config.events_dir);
     let floor = binary(&config, "echo-floor", &[]);
     let login = binary(&config, "login", &env);
@@ -112,14 +115,14 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         fixture(
             &fixtures,
             "register",
-            "login/register.json",
+            "apigw/login/register.json",
             vec![("email", email.clone())],
             201,
         )?,
         fixture(
             &fixtures,
             "login",
-            "login/login.json",
+            "apigw/login/login.json",
             vec![("email", email.clone())],
             200,
         )?,
@@ -128,14 +131,14 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         fixture(
             &fixtures,
             "GET /.well-known/jwks.json",
-            "login/jwks.json",
+            "apigw/login/jwks.json",
             vec![],
             200,
         )?,
         fixture(
             &fixtures,
             "POST /auth/login",
-            "login/login.json",
+            "apigw/login/login.json",
             vec![("email", email)],
             200,
         )?,
@@ -154,17 +157,23 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         fixture(
             &fixtures,
             label,
-            "session/get-session.json",
+            "apigw/session/get-session.json",
             vec![("access_token", access_token.clone())],
             200,
         )
     };
     let session_routes = [
-        fixture(&fixtures, "GET /health", "session/health.json", vec![], 200)?,
+        fixture(
+            &fixtures,
+            "GET /health",
+            "apigw/session/health.json",
+            vec![],
+            200,
+        )?,
         fixture(
             &fixtures,
             "GET /session (forged token: verify only, 401)",
-            "session/get-session-forged-token.json",
+            "apigw/session/get-session-forged-token.json",
             vec![],
             401,
         )?,
@@ -194,16 +203,25 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     let jwks = fixture(
         &fixtures,
         "GET /.well-known/jwks.json",
-        "login/jwks.json",
+        "apigw/login/jwks.json",
         vec![],
         200,
     )?;
     let login_cold = measure::cold(&login, &jwks, spawns).await?;
     let session_cold = measure::cold(&session, &session_request("GET /session")?, spawns).await?;
     // No backend call in init nor in the request: what is left is Skiff's own start.
-    let health = fixture(&fixtures, "GET /health", "session/health.json", vec![], 200)?;
+    let health = fixture(
+        &fixtures,
+        "GET /health",
+        "apigw/session/health.json",
+        vec![],
+        200,
+    )?;
     let offline_cold = measure::cold(&session_offline, &health, spawns).await?;
     let peer_cold = measure::cold(&peer, &session_request("GET /session")?, spawns).await?;
+
+    eprintln!("jobs, account and the queue consumers: warm ({n} × each route) and cold");
+    let more = issue_four_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
 
     let figures = Figures {
         spawns,
@@ -215,13 +233,19 @@ pub async fn run() -> Result<PathBuf, BenchError> {
             cold_row(&session, session_cold),
             cold_row(&session_offline, offline_cold),
             cold_row(&peer, peer_cold),
-        ],
+        ]
+        .into_iter()
+        .chain(more.cold)
+        .collect(),
         warm: vec![
             ("echo-floor", floor_warm),
             ("login", login_warm),
             ("session", session_warm),
             ("python-peer", peer_warm),
-        ],
+        ]
+        .into_iter()
+        .chain(more.warm)
+        .collect(),
     };
     write_report(&config.output, &figures)?;
     Ok(config.output.clone())
@@ -229,4 +253,171 @@ pub async fn run() -> Result<PathBuf, BenchError> {
 
 fn cold_row(subject: &Subject, cold: Cold) -> (&'static str, Option<u64>, Cold) {
     (subject.name, subject.binary_size, cold)
+}
+
+/// What the functions added by issue 4 contribute to the report.
+struct MoreFigures {
+    cold: Vec<(&'static str, Option<u64>, Cold)>,
+    warm: Vec<(&'static str, measure::Warm)>,
+}
+
+/// An SQS event: each record's body as given, ids `m-0`, `m-1`, …
+fn sqs_event(label: &'static str, bodies: Vec<String>) -> Request {
+    let event = json!({
+        "Records": bodies.iter().enumerate().map(|(i, body)| json!({
+            "messageId": format!("m-{i}"),
+            "receiptHandle": format!("handle-{i}"),
+            "body": body,
+            "attributes": {},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "awsRegion": "us-east-1"
+        })).collect::<Vec<_>>()
+    });
+    Request {
+        label,
+        event: Box::new(move |_| event.clone()),
+        status: None,
+    }
+}
+
+/// jobs and account (HTTP), worker, notifier and workflow (SQS): warm routes, a
+/// cold start with their usual first request, and a cold start whose init and
+/// request make no network call (`SKIFF_WARM_UP=false`; a refused token, or a
+/// batch of one poison message).
+async fn issue_four_functions(
+    config: &BenchConfig,
+    env: &[(String, String)],
+    offline_env: &[(String, String)],
+    fixtures: &Fixtures,
+    login: &Subject,
+    n: usize,
+) -> Result<MoreFigures, BenchError> {
+    // A user of their own: the login benchmark's user owns thousands of session
+    // items by now, and moto scans a whole partition for every query.
+    let email = format!("bench-jobs-{}@example.com", uuid::Uuid::new_v4().simple());
+    let setup = [
+        fixture(
+            fixtures,
+            "register",
+            "apigw/login/register.json",
+            vec![("email", email.clone())],
+            201,
+        )?,
+        fixture(
+            fixtures,
+            "login",
+            "apigw/login/login.json",
+            vec![("email", email)],
+            200,
+        )?,
+    ];
+    let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
+    let access_token = answers
+        .get(1)
+        .and_then(body_of)
+        .and_then(|tokens| tokens["access_token"].as_str().map(str::to_owned))
+        .ok_or("the login for the jobs benchmark returned no access_token")?;
+    let token = || vec![("access_token", access_token.clone())];
+    let refused = || vec![("access_token", "not-a-token".to_owned())];
+    let user = uuid::Uuid::new_v4().to_string();
+    let poison = || {
+        sqs_event(
+            "batch of 1 poison message (no backend call)",
+            vec!["not a message".into()],
+        )
+    };
+    let spawns = config.cold_spawns;
+    let mut more = MoreFigures {
+        cold: Vec::new(),
+        warm: Vec::new(),
+    };
+
+    let jobs_routes = vec![
+        fixture(
+            fixtures,
+            "GET /jobs?limit=5",
+            "apigw/jobs/list.json",
+            token(),
+            200,
+        )?,
+        fixture(
+            fixtures,
+            "GET /notifications",
+            "apigw/jobs/notifications.json",
+            token(),
+            200,
+        )?,
+        fixture(
+            fixtures,
+            "GET /jobs (refused token, 401)",
+            "apigw/jobs/list.json",
+            refused(),
+            401,
+        )?,
+    ];
+    let account_routes = vec![
+        fixture(
+            fixtures,
+            "GET /account/deletion/{unknown} (404)",
+            "apigw/account/deletion-status-unknown.json",
+            token(),
+            404,
+        )?,
+        fixture(
+            fixtures,
+            "GET /account/deletion/{id} (refused token, 401)",
+            "apigw/account/deletion-status-unknown.json",
+            refused(),
+            401,
+        )?,
+    ];
+    let gone_job =
+        json!({"job_id": "0190c1d2-0000-7000-8000-000000000000", "user_id": user}).to_string();
+    let event = json!({"type": "job.succeeded", "user_id": user, "occurred_at": 1, "job_id": "0190c1d2-0000-7000-8000-000000000000"}).to_string();
+    let step =
+        json!({"step": "revoke_sessions", "deletion_id": uuid::Uuid::new_v4(), "user_id": user})
+            .to_string();
+    let worker_routes = vec![
+        sqs_event(
+            "batch of 10 messages for a deleted job (10 reads)",
+            vec![gone_job; 10],
+        ),
+        poison(),
+    ];
+    let notifier_routes = vec![
+        sqs_event(
+            "batch of 10 copies of one event (10 conditional puts)",
+            vec![event; 10],
+        ),
+        poison(),
+    ];
+    let workflow_routes = vec![
+        sqs_event(
+            "RevokeSessions for a user that is gone (2 reads, 1 query)",
+            vec![step],
+        ),
+        poison(),
+    ];
+
+    for (name, offline_name, routes, offline_request) in [
+        ("jobs", "jobs-no-warm-up", jobs_routes, 2),
+        ("account", "account-no-warm-up", account_routes, 1),
+        ("worker", "worker-no-warm-up", worker_routes, 1),
+        ("notifier", "notifier-no-warm-up", notifier_routes, 1),
+        ("workflow", "workflow-no-warm-up", workflow_routes, 1),
+    ] {
+        let subject = binary(config, name, env);
+        let offline = Subject {
+            name: offline_name,
+            ..binary(config, name, offline_env)
+        };
+        let (warm, _) = measure::warm(&subject, &[], &routes, n).await?;
+        more.warm.push((name, warm));
+        let cold = measure::cold(&subject, &routes[0], spawns).await?;
+        more.cold.push(cold_row(&subject, cold));
+        let cold = measure::cold(&offline, &routes[offline_request], spawns).await?;
+        more.cold.push(cold_row(&offline, cold));
+    }
+    Ok(more)
 }
