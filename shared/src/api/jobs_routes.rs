@@ -14,13 +14,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error>
     headers
         .get("idempotency-key")
         .map(|value| {
-            value
-                .to_str()
-                .ok()
-                .and_then(|text| IdempotencyKey::parse(text).ok())
-                .ok_or_else(|| {
-                    Error::invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")
-                })
+            // A header that is not even text fails the same check as a bad key.
+            IdempotencyKey::parse(value.to_str().unwrap_or_default()).map_err(Error::invalid)
         })
         .transpose()
 }

@@ -65,22 +65,20 @@ impl JobService {
         request: SubmitJob,
         key: Option<IdempotencyKey>,
     ) -> Result<Value, Error> {
-        let kind = JobKind::parse(&request.kind)
+        let known = JobKind::parse(&request.kind)
             .ok()
-            .filter(|k| self.registry.get(k).is_some())
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "unknown job kind; known kinds: {}",
-                    self.registry.names().join(", ")
-                ))
-            })?;
+            .and_then(|kind| self.registry.get(&kind).map(|handler| (kind, handler)));
+        let Some((kind, handler)) = known else {
+            return Err(Error::invalid(format!(
+                "unknown job kind; known kinds: {}",
+                self.registry.names().join(", ")
+            )));
+        };
         let input = JobInput::parse(request.input.clone())
             .map_err(|e| Error::PayloadTooLarge(e.to_string()))?;
-        if let Some(handler) = self.registry.get(&kind) {
-            handler
-                .validate(input.as_value())
-                .map_err(|reason| Error::invalid(format!("invalid input: {reason}")))?;
-        }
+        handler
+            .validate(input.as_value())
+            .map_err(|reason| Error::invalid(format!("invalid input: {reason}")))?;
         let Some(key) = key else {
             return self.create_and_enqueue(user, kind, input).await;
         };

@@ -119,19 +119,22 @@ crate::ports::conformance::conformance_tests!(SqliteStore::open_in_memory().unwr
 mod tests {
     use super::*;
 
+    fn schema_version(store: &SqliteStore) -> i64 {
+        store
+            .conn
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
     #[test]
     fn reopening_keeps_data_and_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("skiff.db");
         drop(SqliteStore::open(&path).unwrap());
         let store = SqliteStore::open(&path).unwrap();
-        let version: i64 = store
-            .conn
-            .lock()
-            .unwrap()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(schema_version(&store), SCHEMA_VERSION);
     }
 
     #[tokio::test]
@@ -152,13 +155,7 @@ mod tests {
         let email = crate::domain::Email::parse("old@example.com").unwrap();
         let user = store.find_by_email(&email).await.unwrap().unwrap();
         assert!(!user.deleting);
-        let version: i64 = store
-            .conn
-            .lock()
-            .unwrap()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(schema_version(&store), SCHEMA_VERSION);
     }
 
     #[test]

@@ -85,11 +85,12 @@ impl DeletionWorkflow for LocalQueues {
     async fn proceed(&self, deletion: &Deletion) -> Result<Proceed, StoreError> {
         // The service already moved the record to in_progress while the window was
         // open; the pending MarkExpired finds it so and changes nothing.
-        let first = DeletionStep::AwaitConfirmation
-            .next()
-            .unwrap_or(DeletionStep::RevokeSessions);
-        self.send_step(first, &step_message(deletion), Duration::ZERO)
-            .await?;
+        self.send_step(
+            DeletionStep::RevokeSessions,
+            &step_message(deletion),
+            Duration::ZERO,
+        )
+        .await?;
         Ok(Proceed::Started)
     }
 }
