@@ -6,6 +6,7 @@ MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
 CARGO_LAMBDA_VERSION="1.9.2"
+AZURITE_VERSION="3.37.0"
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 tools_dir="$target_dir/test-tools"
@@ -116,4 +117,34 @@ start_moto() {
   pids+=("$!")
   MOTO_URL="http://127.0.0.1:$port"
   wait_for_http "$MOTO_URL/moto-api/"
+}
+
+# Azurite (Azure Storage emulator) from npm into target/test-tools/azurite.
+ensure_azurite() {
+  azurite_dir="$tools_dir/azurite"
+  local installed
+  installed="$(node -p "require('$azurite_dir/node_modules/azurite/package.json').version" 2>/dev/null || true)"
+  if [ "$installed" != "$AZURITE_VERSION" ]; then
+    echo "== installing azurite@$AZURITE_VERSION into $azurite_dir"
+    mkdir -p "$azurite_dir"
+    (cd "$azurite_dir" && npm install --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION")
+  fi
+}
+
+# Starts Azurite (Table and Queue services, in memory) on free ports; sets
+# AZURE_STORAGE (a connection string for its development account) and appends its
+# pid to `pids`.
+start_azurite() {
+  local table_port queue_port
+  table_port="$(free_port)"
+  queue_port="$(free_port)"
+  "$azurite_dir/node_modules/.bin/azurite" --silent --inMemoryPersistence --disableTelemetry \
+    --skipApiVersionCheck --loose --blobPort "$(free_port)" \
+    --queueHost 127.0.0.1 --queuePort "$queue_port" --tableHost 127.0.0.1 --tablePort "$table_port" \
+    > "$tools_dir/azurite-$table_port.log" 2>&1 &
+  pids+=("$!")
+  wait_for_port 127.0.0.1 "$table_port"
+  wait_for_port 127.0.0.1 "$queue_port"
+  local key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+  AZURE_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;"
 }

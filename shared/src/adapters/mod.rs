@@ -5,6 +5,8 @@
 pub mod aws_http;
 #[cfg(feature = "aws-messaging")]
 pub mod aws_messaging;
+#[cfg(feature = "azure")]
+pub mod azure;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "sqlite")]
