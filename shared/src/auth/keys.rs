@@ -26,6 +26,15 @@ pub enum KeyError {
     BadJwk { index: usize, reason: &'static str },
     #[error("could not generate or encode an RSA key: {0}")]
     Generate(String),
+    #[error("the signing keys are not one PEM or {{\"keys\": [pem, ...]}}: {0}")]
+    KeyListJson(String),
+}
+
+/// A secret or setting holding signing keys: one PEM, or `{"keys": [pem, …]}`
+/// oldest first (the last signs).
+#[derive(Deserialize)]
+struct KeyList {
+    keys: Vec<String>,
 }
 
 /// One public key in JWKS form (RFC 7517).
@@ -124,6 +133,19 @@ impl KeyRing {
             signing,
             public: PublicKeys { keys: public },
         })
+    }
+
+    /// Keys as a secret store holds them (Secrets Manager, Key Vault through an
+    /// app setting): one PEM, or `{"keys": [pem, …]}` oldest first.
+    pub fn from_secret(secret: &str) -> Result<Self, KeyError> {
+        let trimmed = secret.trim_start();
+        if trimmed.starts_with('{') {
+            let list: KeyList =
+                serde_json::from_str(trimmed).map_err(|e| KeyError::KeyListJson(e.to_string()))?;
+            Self::from_private_pems(&list.keys)
+        } else {
+            Self::from_private_pems(&[secret])
+        }
     }
 
     pub(crate) fn signing_key(&self) -> (&str, &EncodingKey) {

@@ -2,10 +2,15 @@
 //! and translates its platform's envelopes.
 
 mod app;
+#[cfg(feature = "azure")]
+pub mod azure;
+pub mod chained;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "sqlite")]
 pub mod local;
+#[cfg(any(feature = "sqlite", feature = "azure"))]
+mod shutdown;
 
 pub use app::{
     Backend, account_part, auth_part, build_router, deletion_steps, discovery_part, job_worker,

@@ -1,4 +1,4 @@
-//! The HTTP side of Azure Storage: one reqwest client per process, every request
+//! The HTTP side of Azure Storage: one pooled hyper client per process, every request
 //! dated, versioned and authorised (SharedKey signature or SAS token).
 //!
 //! SharedKey is written by hand: the official `azure_storage_*` 1.x crates do not
@@ -12,10 +12,16 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Method, Request, Response, StatusCode};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
+use url::Url;
 
 use super::account::{Credential, StorageAccount};
 use crate::ports::StoreError;
@@ -33,10 +39,12 @@ pub(crate) enum Service {
     Queue,
 }
 
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// Cheap to clone; build once per process.
 #[derive(Clone)]
 pub struct StorageClient {
-    http: reqwest::Client,
+    http: HttpsClient,
     account: std::sync::Arc<StorageAccount>,
 }
 
@@ -48,18 +56,43 @@ pub struct ServiceError {
     pub code: String,
 }
 
+/// A whole answer, body read.
+pub(crate) struct StorageResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl StorageResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        context: &'static str,
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(&self.body).map_err(|e| StoreError::new(context, e))
+    }
+
+    pub fn text(&self, context: &'static str) -> Result<&str, StoreError> {
+        std::str::from_utf8(&self.body).map_err(|e| StoreError::new(context, e))
+    }
+}
+
 impl StorageClient {
-    /// Builds the HTTP client. TLS (for real endpoints) uses rustls on ring with
-    /// the platform's roots; the ring provider is installed as the process default
-    /// here, once.
+    /// Builds the pooled HTTP client. TLS (for real endpoints) is rustls on ring
+    /// with the platform's roots.
     pub fn new(account: StorageAccount) -> Result<Self, StoreError> {
-        // Err only means a provider was installed already, which is what we want.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| StoreError::new("load the platform's TLS roots", e))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| StoreError::new("build the azure storage http client", e))?;
+            .build(connector);
         Ok(Self {
             http,
             account: std::sync::Arc::new(account),
@@ -77,19 +110,20 @@ impl StorageClient {
         }
     }
 
-    /// Sends a request to `path` (already percent-encoded, starting with `/`) with
-    /// `query` pairs (unencoded).
+    /// Sends a request to `path` (starting with `/`; keys in it need no escaping)
+    /// with `query` pairs (unencoded), and reads the whole answer.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn send(
         &self,
         service: Service,
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         body: Option<Vec<u8>>,
         context: &'static str,
-    ) -> Result<Response, StoreError> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", self.endpoint(service)))
+    ) -> Result<StorageResponse, StoreError> {
+        let mut url = Url::parse(&format!("{}{path}", self.endpoint(service)))
             .map_err(|e| StoreError::new(context, e))?;
         if !query.is_empty() {
             url.query_pairs_mut()
@@ -102,40 +136,56 @@ impl StorageClient {
             };
             url.set_query(Some(&joined));
         }
-        let mut builder = self
-            .http
-            .request(method, url)
-            .headers(headers)
-            .header("x-ms-date", httpdate::fmt_http_date(SystemTime::now()))
-            .header("x-ms-version", API_VERSION);
-        if let Some(body) = body {
-            builder = builder
-                .header(reqwest::header::CONTENT_LENGTH, body.len())
-                .body(body);
-        }
-        let mut request = builder.build().map_err(|e| StoreError::new(context, e))?;
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        headers.insert("x-ms-date", header_value(&date, context)?);
+        headers.insert("x-ms-version", HeaderValue::from_static(API_VERSION));
+        let body = body.unwrap_or_default();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         if let Credential::SharedKey(key) = &self.account.credential {
-            let signature = sign(key, &string_to_sign(service, &self.account.name, &request));
-            let value =
-                HeaderValue::from_str(&format!("SharedKey {}:{signature}", self.account.name))
-                    .map_err(|e| StoreError::new(context, e))?;
-            request.headers_mut().insert(AUTHORIZATION, value);
+            let text = string_to_sign(service, &self.account.name, &method, &url, &headers);
+            let value = format!("SharedKey {}:{}", self.account.name, sign(key, &text));
+            headers.insert(AUTHORIZATION, header_value(&value, context)?);
         }
-        self.http
-            .execute(request)
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| StoreError::new(context, e))?;
+        *request.headers_mut() = headers;
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| StoreError::new(context, e))?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| StoreError::new(context, e))?
+                .to_bytes();
+            Ok(StorageResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|e| StoreError::new(context, e))
+            .map_err(|e| StoreError::new(context, e))?
     }
 }
 
+fn header_value(text: &str, context: &'static str) -> Result<HeaderValue, StoreError> {
+    HeaderValue::from_str(text).map_err(|e| StoreError::new(context, e))
+}
+
 /// Reads a failed answer's error code (`x-ms-error-code`, which both services set).
-pub(crate) fn service_error(response: &Response) -> ServiceError {
+pub(crate) fn service_error(response: &StorageResponse) -> ServiceError {
     ServiceError {
-        status: response.status(),
+        status: response.status,
         code: response
-            .headers()
-            .get("x-ms-error-code")
-            .and_then(|v| v.to_str().ok())
+            .header("x-ms-error-code")
             .unwrap_or("unknown")
             .to_owned(),
     }
@@ -150,9 +200,8 @@ fn sign(key: &[u8], text: &str) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn header<'a>(request: &'a Request, name: &str) -> &'a str {
-    request
-        .headers()
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
@@ -160,62 +209,66 @@ fn header<'a>(request: &'a Request, name: &str) -> &'a str {
 
 /// The canonicalized resource: `/account/path`. Azurite's path-style URLs already
 /// start with the account, so it appears twice there, as the service expects.
-fn resource(account: &str, request: &Request) -> String {
-    format!("/{account}{}", request.url().path())
+fn resource(account: &str, url: &Url) -> String {
+    format!("/{account}{}", url.path())
 }
 
-fn string_to_sign(service: Service, account: &str, request: &Request) -> String {
-    let method = request.method().as_str();
+fn string_to_sign(
+    service: Service,
+    account: &str,
+    method: &Method,
+    url: &Url,
+    headers: &HeaderMap,
+) -> String {
+    let method = method.as_str();
     match service {
         Service::Table => {
-            let mut resource = resource(account, request);
-            if let Some((_, comp)) = request.url().query_pairs().find(|(k, _)| k == "comp") {
+            let mut resource = resource(account, url);
+            if let Some((_, comp)) = url.query_pairs().find(|(k, _)| k == "comp") {
                 resource.push_str(&format!("?comp={comp}"));
             }
             format!(
                 "{method}\n{}\n{}\n{}\n{resource}",
-                header(request, "content-md5"),
-                header(request, "content-type"),
-                header(request, "x-ms-date"),
+                header(headers, "content-md5"),
+                header(headers, "content-type"),
+                header(headers, "x-ms-date"),
             )
         }
         Service::Queue => {
-            let length = match header(request, "content-length") {
+            let length = match header(headers, "content-length") {
                 "0" => "",
                 other => other,
             };
-            let mut ms_headers: Vec<(String, &str)> = request
-                .headers()
+            let mut ms_headers: Vec<(String, &str)> = headers
                 .iter()
                 .filter(|(name, _)| name.as_str().starts_with("x-ms-"))
                 .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("")))
                 .collect();
             ms_headers.sort();
-            let headers: String = ms_headers
+            let canonical: String = ms_headers
                 .iter()
                 .map(|(name, value)| format!("{name}:{}\n", value.trim()))
                 .collect();
-            let mut params: Vec<(String, String)> = request
-                .url()
+            let mut params: Vec<(String, String)> = url
                 .query_pairs()
                 .map(|(k, v)| (k.to_lowercase(), v.into_owned()))
                 .collect();
             params.sort();
-            let mut resource = resource(account, request);
+            let mut resource = resource(account, url);
             for (name, value) in params {
                 resource.push_str(&format!("\n{name}:{value}"));
             }
             format!(
-                "{method}\n{}\n{}\n{length}\n{}\n{}\n\n{}\n{}\n{}\n{}\n{}\n{headers}{resource}",
-                header(request, "content-encoding"),
-                header(request, "content-language"),
-                header(request, "content-md5"),
-                header(request, "content-type"),
-                header(request, "if-modified-since"),
-                header(request, "if-match"),
-                header(request, "if-none-match"),
-                header(request, "if-unmodified-since"),
-                header(request, "range"),
+                "{method}\n{}\n{}\n{length}\n{}\n{}\n\n{}\n{}\n{}\n{}\n{}\n{canonical}{resource}",
+                header(headers, "content-encoding"),
+                header(headers, "content-language"),
+                header(headers, "content-md5"),
+                header(headers, "content-type"),
+                header(headers, "if-modified-since"),
+                header(headers, "if-match"),
+                header(headers, "if-none-match"),
+                header(headers, "if-unmodified-since"),
+                header(headers, "range"),
             )
         }
     }
@@ -225,37 +278,53 @@ fn string_to_sign(service: Service, account: &str, request: &Request) -> String 
 mod tests {
     use super::*;
 
-    fn request(method: Method, url: &str, headers: &[(&str, &str)]) -> Request {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::new().request(method, url);
+    fn sign_text(
+        service: Service,
+        account: &str,
+        method: Method,
+        url: &str,
+        headers: &[(&'static str, &'static str)],
+    ) -> String {
+        let mut map = HeaderMap::new();
         for (k, v) in headers {
-            builder = builder.header(*k, *v);
+            map.insert(
+                http::header::HeaderName::from_static(k),
+                HeaderValue::from_static(v),
+            );
         }
-        builder.build().unwrap()
+        string_to_sign(service, account, &method, &Url::parse(url).unwrap(), &map)
     }
 
     #[test]
     fn table_requests_sign_verb_type_date_and_the_path_style_resource() {
-        let r = request(
+        let text = sign_text(
+            Service::Table,
+            "devstoreaccount1",
             Method::GET,
             "http://127.0.0.1:10002/devstoreaccount1/skiff(PartitionKey='a',RowKey='b')?$top=1",
             &[("x-ms-date", "Sun, 22 Nov 2026 12:00:00 GMT")],
         );
         assert_eq!(
-            string_to_sign(Service::Table, "devstoreaccount1", &r),
+            text,
             "GET\n\n\nSun, 22 Nov 2026 12:00:00 GMT\n/devstoreaccount1/devstoreaccount1/skiff(PartitionKey='a',RowKey='b')"
         );
     }
 
     #[test]
     fn queue_requests_sign_ms_headers_and_sorted_query_parameters() {
-        let r = request(
+        let text = sign_text(
+            Service::Queue,
+            "acme",
             Method::GET,
             "https://acme.queue.core.windows.net/jobs/messages?visibilitytimeout=30&numofmessages=10",
-            &[("x-ms-version", "2021-12-02"), ("x-ms-date", "D")],
+            &[
+                ("x-ms-version", "2021-12-02"),
+                ("x-ms-date", "D"),
+                ("content-length", "0"),
+            ],
         );
         assert_eq!(
-            string_to_sign(Service::Queue, "acme", &r),
+            text,
             "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:D\nx-ms-version:2021-12-02\n/acme/jobs/messages\nnumofmessages:10\nvisibilitytimeout:30"
         );
     }

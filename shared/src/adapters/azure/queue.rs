@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
 use serde::Deserialize;
 
 use super::client::{Service, StorageClient, service_error};
@@ -88,7 +88,7 @@ impl StorageQueue {
         query: &[(&str, String)],
         body: Option<String>,
         context: &'static str,
-    ) -> Result<reqwest::Response, StoreError> {
+    ) -> Result<super::client::StorageResponse, StoreError> {
         let mut headers = HeaderMap::new();
         if body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
@@ -112,7 +112,7 @@ impl StorageQueue {
         let response = self
             .call(Method::PUT, &path, &[], None, "create queue")
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() || s == StatusCode::CONFLICT => Ok(()),
             _ => Err(StoreError::new("create queue", service_error(&response))),
         }
@@ -144,7 +144,7 @@ impl StorageQueue {
                 "send queue message",
             )
             .await?;
-        if response.status().is_success() {
+        if response.status.is_success() {
             Ok(())
         } else {
             Err(StoreError::new(
@@ -161,15 +161,11 @@ impl StorageQueue {
     ) -> Result<Vec<QueueMessage>, StoreError> {
         let path = format!("/{}/messages", self.name);
         let response = self.call(Method::GET, &path, query, None, context).await?;
-        if !response.status().is_success() {
+        if !response.status.is_success() {
             return Err(StoreError::new(context, service_error(&response)));
         }
-        let xml = response
-            .text()
-            .await
+        let list: QueueMessagesList = quick_xml::de::from_str(response.text(context)?)
             .map_err(|e| StoreError::new(context, e))?;
-        let list: QueueMessagesList =
-            quick_xml::de::from_str(&xml).map_err(|e| StoreError::new(context, e))?;
         Ok(list
             .messages
             .into_iter()
@@ -213,7 +209,7 @@ impl StorageQueue {
         let response = self
             .call(Method::DELETE, &path, &query, None, "delete queue message")
             .await?;
-        match response.status() {
+        match response.status {
             // Gone already (deleted by an earlier attempt, or the receipt is stale
             // because it was received again): nothing left to do here.
             s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
@@ -238,7 +234,7 @@ impl StorageQueue {
         let response = self
             .call(Method::PUT, &path, &query, None, "hide queue message")
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
             _ => Err(StoreError::new(
                 "hide queue message",

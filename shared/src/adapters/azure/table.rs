@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, IF_MATCH};
-use reqwest::{Method, StatusCode};
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, IF_MATCH};
+use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -153,7 +153,7 @@ impl Table {
                 "create table",
             )
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() || s == StatusCode::CONFLICT => Ok(()),
             _ => Err(StoreError::new("create table", service_error(&response))),
         }
@@ -183,7 +183,7 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() => Ok(Write::Done),
             StatusCode::CONFLICT => Ok(Write::Conflict),
             _ => Err(StoreError::new(context, service_error(&response))),
@@ -209,19 +209,14 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status() {
+        match response.status {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => {
                 let etag = response
-                    .headers()
-                    .get(reqwest::header::ETAG)
-                    .and_then(|v| v.to_str().ok())
+                    .header("etag")
                     .ok_or_else(|| StoreError::message("entity read without an ETag"))?
                     .to_owned();
-                let entity: Map<String, Value> = response
-                    .json()
-                    .await
-                    .map_err(|e| StoreError::new(context, e))?;
+                let entity: Map<String, Value> = response.json(context)?;
                 Ok(Some(Stored {
                     value: decode(&entity)?,
                     etag,
@@ -254,7 +249,7 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() => Ok(Write::Done),
             StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Ok(Write::Conflict),
             _ => Err(StoreError::new(context, service_error(&response))),
@@ -282,7 +277,7 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status() {
+        match response.status {
             s if s.is_success() => Ok(Write::Done),
             StatusCode::NOT_FOUND if etag.is_none() => Ok(Write::Done),
             StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Ok(Write::Conflict),
@@ -333,26 +328,17 @@ impl Table {
                     context,
                 )
                 .await?;
-            if !response.status().is_success() {
+            if !response.status.is_success() {
                 return Err(StoreError::new(context, service_error(&response)));
             }
-            let continuation = |name| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
+            let continuation = |name| response.header(name).map(str::to_owned);
             let next_keys = continuation("x-ms-continuation-NextPartitionKey")
                 .zip(continuation("x-ms-continuation-NextRowKey"));
             #[derive(serde::Deserialize)]
             struct Page {
                 value: Vec<Map<String, Value>>,
             }
-            let page: Page = response
-                .json()
-                .await
-                .map_err(|e| StoreError::new(context, e))?;
+            let page: Page = response.json(context)?;
             for entity in &page.value {
                 let rk = entity
                     .get("RowKey")

@@ -2,31 +2,11 @@
 //! signs, read once at init; the public JWKS, which is not secret, straight from
 //! the environment of the functions that only verify.
 
-use serde::Deserialize;
-
 use super::LambdaError;
 use crate::auth::{KeyRing, PublicKeys};
 
-/// The secret's value: one PEM, or `{"keys": [pem, …]}` oldest first (the last signs).
-#[derive(Deserialize)]
-struct KeyList {
-    keys: Vec<String>,
-}
-
 pub(super) fn parse_private_key_secret(secret: &str) -> Result<KeyRing, LambdaError> {
-    let trimmed = secret.trim_start();
-    let pems = if trimmed.starts_with('{') {
-        serde_json::from_str::<KeyList>(trimmed)
-            .map_err(|e| {
-                LambdaError::Keys(format!(
-                    "the signing-keys secret is not {{\"keys\": [pem, ...]}}: {e}"
-                ))
-            })?
-            .keys
-    } else {
-        vec![secret.to_owned()]
-    };
-    KeyRing::from_private_pems(&pems).map_err(|e| LambdaError::Keys(e.to_string()))
+    KeyRing::from_secret(secret).map_err(|e| LambdaError::Keys(e.to_string()))
 }
 
 pub(super) async fn load_private_keys(

@@ -12,10 +12,11 @@ use super::messaging::LocalQueues;
 use crate::adapters::sqlite::SqliteQueue;
 use crate::batch::{BatchProcessor, Record};
 use crate::domain::Event;
+use crate::hosts::chained::run_step;
 use crate::jobs::JobWorker;
 use crate::notifications::Notifier;
 use crate::ports::JobMessage;
-use crate::workflow::{DeletionStep, DeletionSteps, StepMessage};
+use crate::workflow::{DeletionSteps, StepMessage};
 
 /// The SQS maximum, and what the template's event-source mappings use.
 const BATCH_SIZE: usize = 10;
@@ -48,33 +49,12 @@ pub fn spawn(
             async move { notifier.handle(e).await }
         },
     ));
-    let engine = queues.clone();
+    let engine = queues.chained();
     tasks.spawn(consume(queues.steps, processor, move |m: StepMessage| {
         let (steps, engine) = (steps.clone(), engine.clone());
         async move { run_step(&steps, &engine, m).await }
     }));
     tasks
-}
-
-/// Runs a step, then sends the next one. The confirmation step's successor is
-/// sent by the confirmation, and expiry ends the workflow.
-async fn run_step(
-    steps: &DeletionSteps,
-    engine: &LocalQueues,
-    message: StepMessage,
-) -> Result<(), String> {
-    steps.run(&message).await.map_err(|e| e.to_string())?;
-    let waits = matches!(
-        message.step,
-        DeletionStep::AwaitConfirmation | DeletionStep::MarkExpired
-    );
-    if let (false, Some(next)) = (waits, message.step.next()) {
-        engine
-            .send_step(next, &message, Duration::ZERO)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 async fn consume<T, E, F, Fut>(queue: SqliteQueue, processor: BatchProcessor, handler: F)

@@ -13,14 +13,12 @@ use tokio::net::TcpListener;
 pub use config::LocalConfig;
 pub use messaging::LocalQueues;
 
-use std::sync::Arc;
-
 use crate::adapters::sqlite::{SqliteQueue, SqliteStore};
 use crate::api::HttpLimits;
 use crate::auth::{KeyError, KeyRing};
 use crate::hosts::{Backend, build_router, deletion_steps, job_worker, notifier};
 use crate::jobs::JobRegistry;
-use crate::ports::{Messaging, Stores};
+use crate::ports::Stores;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
@@ -72,12 +70,7 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         steps: queue("deletion-steps"),
     };
     let stores = Stores::from_one(store.clone());
-    let shared = Arc::new(queues.clone());
-    let messaging = Messaging {
-        jobs: shared.clone(),
-        events: shared.clone(),
-        workflow: shared,
-    };
+    let messaging = queues.chained().messaging();
     let registry = JobRegistry::builtin();
     // Dropping the set at the end of `run` stops the consumers; whatever they held
     // comes back after its visibility timeout at the next start.
@@ -111,7 +104,7 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
     tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
 
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(crate::hosts::shutdown::signal())
         .await
         .map_err(LocalError::Serve)?;
     tracing::info!("stopped");
@@ -135,28 +128,4 @@ fn print_banner(base_url: &str, config: &LocalConfig) {
          -d '{{\"email\":\"you@example.com\",\"password\":\"correct horse battery staple\"}}'"
     );
     let _ = out.flush();
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -1,0 +1,186 @@
+//! The custom handler's settings: what the Functions host sets
+//! (`FUNCTIONS_CUSTOMHANDLER_PORT`, `AzureWebJobsStorage`) plus Skiff's app
+//! settings (see the README's Azure table). Parsed once, at start.
+
+use crate::adapters::azure::{MAX_VISIBILITY, StorageAccount};
+use crate::auth::AuthSettings;
+use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
+
+/// Storage resource names. Table names are alphanumeric; queue names lowercase
+/// letters, digits and hyphens (3–63 characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageNames {
+    pub table: String,
+    pub jobs_queue: String,
+    pub events_queue: String,
+    pub steps_queue: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AzureConfig {
+    pub port: u16,
+    pub storage: StorageAccount,
+    pub names: StorageNames,
+    /// Create the table and queues at start (development and emulation; in
+    /// production they come from infrastructure).
+    pub create_storage: bool,
+    /// The private signing keys: one PEM or `{"keys": [pem, …]}`.
+    pub signing_keys: String,
+    pub auth: AuthSettings,
+    pub max_body_bytes: usize,
+    pub work: WorkSettings,
+}
+
+fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn table_name<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<String, ConfigError> {
+    let name = env.raw("SKIFF_TABLE").unwrap_or_else(|| "skiff".into());
+    let valid = (3..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if valid {
+        Ok(name)
+    } else {
+        Err(invalid(
+            "SKIFF_TABLE",
+            &name,
+            "must be 3-63 letters and digits, starting with a letter",
+        ))
+    }
+}
+
+fn queue_name<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    name: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let value = env.raw(name).unwrap_or_else(|| default.into());
+    let valid = (3..=63).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+        && !value.contains("--");
+    if valid {
+        Ok(value)
+    } else {
+        Err(invalid(
+            name,
+            &value,
+            "must be 3-63 lowercase letters, digits and single hyphens",
+        ))
+    }
+}
+
+impl AzureConfig {
+    /// HTTP triggers on Azure accept up to 100 MB; the contract needs far less.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::process())
+    }
+
+    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let port = env.required("FUNCTIONS_CUSTOMHANDLER_PORT")?;
+        let port = port
+            .trim()
+            .parse()
+            .map_err(|_| invalid("FUNCTIONS_CUSTOMHANDLER_PORT", &port, "is not a port"))?;
+        let storage = StorageAccount::parse(&env.required("AzureWebJobsStorage")?)
+            // The value is a secret: the reason says what is wrong, the value stays out.
+            .map_err(|e| ConfigError::missing("AzureWebJobsStorage", e.to_string()))?;
+        let issuer = env.required("SKIFF_ISSUER")?;
+        let work = work_settings(env)?;
+        if work.deletion_window > MAX_VISIBILITY {
+            return Err(invalid(
+                "SKIFF_DELETION_WINDOW",
+                &format!("{:?}", work.deletion_window),
+                "the expiry timer is a delayed queue message: at most 7 days on Azure",
+            ));
+        }
+        Ok(Self {
+            port,
+            storage,
+            names: StorageNames {
+                table: table_name(env)?,
+                jobs_queue: queue_name(env, "SKIFF_JOBS_QUEUE", "skiff-jobs")?,
+                events_queue: queue_name(env, "SKIFF_EVENTS_QUEUE", "skiff-events")?,
+                steps_queue: queue_name(env, "SKIFF_STEPS_QUEUE", "skiff-deletion-steps")?,
+            },
+            create_storage: env.parse_or("SKIFF_CREATE_STORAGE", false)?,
+            signing_keys: env.required("SKIFF_SIGNING_KEYS")?,
+            auth: auth_settings(env, &issuer)?,
+            max_body_bytes: env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?,
+            work,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FixedEnv;
+
+    const STORAGE: &str = "UseDevelopmentStorage=true";
+
+    fn config(extra: &[(&str, &str)]) -> Result<AzureConfig, ConfigError> {
+        let mut pairs = vec![
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "7000"),
+            ("AzureWebJobsStorage", STORAGE),
+            ("SKIFF_ISSUER", "https://api.example.com"),
+            ("SKIFF_SIGNING_KEYS", "pem"),
+        ];
+        pairs.extend_from_slice(extra);
+        AzureConfig::from(&FixedEnv::from_pairs(&pairs))
+    }
+
+    #[test]
+    fn defaults_name_the_table_and_queues() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.names.table, "skiff");
+        assert_eq!(c.names.steps_queue, "skiff-deletion-steps");
+        assert!(!c.create_storage);
+    }
+
+    #[test]
+    fn each_required_setting_is_named_when_missing() {
+        for name in [
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            "AzureWebJobsStorage",
+            "SKIFF_ISSUER",
+            "SKIFF_SIGNING_KEYS",
+        ] {
+            let err = config(&[(name, "")]).unwrap_err();
+            assert_eq!(err.name, name);
+        }
+    }
+
+    #[test]
+    fn bad_names_and_windows_are_refused_at_start() {
+        assert_eq!(
+            config(&[("SKIFF_TABLE", "my-table")]).unwrap_err().name,
+            "SKIFF_TABLE"
+        );
+        assert_eq!(
+            config(&[("SKIFF_JOBS_QUEUE", "Jobs")]).unwrap_err().name,
+            "SKIFF_JOBS_QUEUE"
+        );
+        assert_eq!(
+            config(&[("SKIFF_DELETION_WINDOW", "8days")])
+                .unwrap_err()
+                .name,
+            "SKIFF_DELETION_WINDOW"
+        );
+        let err =
+            config(&[("AzureWebJobsStorage", "AccountName=a;AccountKey=secret!")]).unwrap_err();
+        assert_eq!((err.name, err.value.as_str()), ("AzureWebJobsStorage", ""));
+    }
+}

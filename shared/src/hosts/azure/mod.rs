@@ -1,0 +1,145 @@
+//! The Azure Functions host: one custom-handler binary. The host forwards HTTP
+//! requests at their original path (`enableForwardingHttpRequest`, `routePrefix`
+//! ""), which the shared contract Router serves, and invokes the queue-triggered
+//! functions at `/{FunctionName}` (see `triggers`). State is in Azure Table
+//! storage, work in Storage Queues; the deletion workflow is queue-chained steps.
+
+mod config;
+mod outputs;
+mod protocol;
+mod triggers;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+
+pub use config::{AzureConfig, StorageNames};
+pub use outputs::BindingOutputs;
+pub use protocol::{InvocationRequest, InvocationResponse};
+pub use triggers::{
+    EVENTS_BINDING, FUNCTIONS, NOTIFIER, STEPS_BINDING, TRIGGER_BINDING, WORKER, WORKFLOW,
+};
+
+use crate::adapters::azure::{StorageClient, StorageQueue, Table, TableStore};
+use crate::api::HttpLimits;
+use crate::auth::{KeyError, KeyRing};
+use crate::config::ConfigError;
+use crate::hosts::chained::{ChainedQueues, MessageSink};
+use crate::hosts::{Backend, build_router, notifier};
+use crate::jobs::JobRegistry;
+use crate::ports::{StoreError, Stores};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AzureError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    App(#[from] crate::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+#[async_trait]
+impl MessageSink for StorageQueue {
+    async fn send(&self, body: String, delay: Duration) -> Result<(), StoreError> {
+        StorageQueue::send(self, &body, delay).await
+    }
+}
+
+/// The storage the handler works on, from its settings.
+pub struct AzureStorage {
+    pub table: Table,
+    pub jobs: StorageQueue,
+    pub events: StorageQueue,
+    pub steps: StorageQueue,
+}
+
+impl AzureStorage {
+    pub fn new(client: &StorageClient, names: &StorageNames) -> Self {
+        let queue = |name: &str| StorageQueue::new(client.clone(), name);
+        Self {
+            table: Table::new(client.clone(), names.table.as_str()),
+            jobs: queue(&names.jobs_queue),
+            events: queue(&names.events_queue),
+            steps: queue(&names.steps_queue),
+        }
+    }
+
+    /// Creates the table, the queues and their poison queues unless they exist.
+    pub async fn create_if_missing(&self) -> Result<(), StoreError> {
+        self.table.create_if_missing().await?;
+        for queue in [&self.jobs, &self.events, &self.steps] {
+            queue.create_if_missing().await?;
+            queue
+                .sibling(&format!("{}-poison", queue.name()))
+                .create_if_missing()
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the settings, builds clients and keys once, binds 127.0.0.1 on the port
+/// the host chose, and serves until the host stops it (SIGTERM).
+pub async fn run() -> Result<(), AzureError> {
+    let config = AzureConfig::from_env()?;
+    let keys = KeyRing::from_secret(&config.signing_keys)?;
+    let client = StorageClient::new(config.storage.clone())?;
+    let storage = AzureStorage::new(&client, &config.names);
+    if config.create_storage {
+        storage.create_if_missing().await?;
+    }
+    let stores = Stores::from_one(TableStore::new(storage.table.clone()));
+    let direct = ChainedQueues {
+        jobs: Arc::new(storage.jobs.clone()),
+        events: Arc::new(storage.events.clone()),
+        steps: Arc::new(storage.steps.clone()),
+    };
+    let registry = JobRegistry::builtin();
+    let queue_functions = triggers::QueueFunctions {
+        stores: stores.clone(),
+        registry: registry.clone(),
+        work: config.work,
+        jobs: direct.jobs.clone(),
+        notifier: notifier(&stores),
+    };
+    let router = build_router(
+        Backend {
+            stores,
+            messaging: direct.messaging(),
+            registry,
+            keys: &keys,
+            auth: &config.auth,
+            work: &config.work,
+        },
+        HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+        },
+    )?
+    .merge(triggers::router(queue_functions));
+
+    // Loopback only: the Functions host is the one client.
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| AzureError::Bind { addr, source })?;
+    tracing::info!(%addr, issuer = %config.auth.issuer, "custom handler listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(crate::hosts::shutdown::signal())
+        .await
+        .map_err(AzureError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The queue-triggered functions, served at `/{FunctionName}` as the host invokes
+//! them: the job worker, the notifier and the deletion workflow's steps. Each
+//! answers 200 when the message is done (its output bindings are then written)
+//! and 500 when the host must deliver it again.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::outputs::BindingOutputs;
+use super::protocol::{InvocationRequest, InvocationResponse};
+use crate::config::WorkSettings;
+use crate::domain::Event;
+use crate::hosts::chained::{ChainedQueues, MessageSink, run_step};
+use crate::hosts::{deletion_steps, job_worker};
+use crate::jobs::JobRegistry;
+use crate::notifications::Notifier;
+use crate::ports::{JobMessage, Stores};
+use crate::workflow::StepMessage;
+
+/// Function names (the folders under `infra/azure/`) and binding names (their
+/// `function.json`); a test keeps the two in step.
+pub const WORKER: &str = "worker";
+pub const NOTIFIER: &str = "notifier";
+pub const WORKFLOW: &str = "workflow";
+pub const FUNCTIONS: [&str; 3] = [WORKER, NOTIFIER, WORKFLOW];
+/// The queue trigger's binding: `Data.message`.
+pub const TRIGGER_BINDING: &str = "message";
+/// Output bindings: events (to the notifier's queue) and next deletion steps.
+pub const EVENTS_BINDING: &str = "events";
+pub const STEPS_BINDING: &str = "steps";
+
+/// What the queue functions share, built once at start.
+pub struct QueueFunctions {
+    pub stores: Stores,
+    pub registry: JobRegistry,
+    pub work: WorkSettings,
+    /// The jobs queue itself: nothing here enqueues jobs, but the worker's
+    /// messaging bundle needs one.
+    pub jobs: Arc<dyn MessageSink>,
+    pub notifier: Notifier,
+}
+
+impl QueueFunctions {
+    /// Events and steps go to output bindings of this invocation.
+    fn queues(&self, outputs: &BindingOutputs) -> ChainedQueues {
+        ChainedQueues {
+            jobs: self.jobs.clone(),
+            events: outputs.binding(EVENTS_BINDING),
+            steps: outputs.binding(STEPS_BINDING),
+        }
+    }
+}
+
+pub fn router(functions: QueueFunctions) -> Router {
+    Router::new()
+        .route(&format!("/{WORKER}"), post(worker))
+        .route(&format!("/{NOTIFIER}"), post(notifier))
+        .route(&format!("/{WORKFLOW}"), post(workflow))
+        .with_state(Arc::new(functions))
+}
+
+type Answer = (StatusCode, Json<InvocationResponse>);
+
+fn failed(log: String) -> Answer {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(InvocationResponse {
+            logs: vec![log],
+            ..InvocationResponse::default()
+        }),
+    )
+}
+
+/// Decodes the message, runs `handle` in a span naming the message, and answers.
+/// A message that does not decode fails too: the host retries it and then moves
+/// it to the poison queue, where it is kept, as on AWS (dead-letter queue).
+async fn invoke<T, F, Fut>(
+    function: &'static str,
+    request: InvocationRequest,
+    outputs: BindingOutputs,
+    handle: F,
+) -> Answer
+where
+    T: DeserializeOwned,
+    F: FnOnce(T) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let message_id = request.metadata_text("Id").unwrap_or_default();
+    let span = tracing::info_span!(
+        "invocation",
+        function,
+        message_id = %message_id,
+        dequeue_count = request.dequeue_count().unwrap_or_default(),
+    );
+    let Some(text) = request.trigger_text(TRIGGER_BINDING) else {
+        let log = format!("no Data.{TRIGGER_BINDING} in the invocation");
+        span.in_scope(|| tracing::error!("{log}"));
+        return failed(log);
+    };
+    let message: T = match serde_json::from_str(&text) {
+        Ok(message) => message,
+        Err(e) => {
+            let log = format!("malformed {function} message: {e}");
+            span.in_scope(|| tracing::error!("{log}"));
+            return failed(log);
+        }
+    };
+    match handle(message).instrument(span.clone()).await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(InvocationResponse {
+                outputs: outputs.into_outputs(),
+                ..InvocationResponse::default()
+            }),
+        ),
+        Err(e) => {
+            span.in_scope(|| tracing::warn!(error = %e, "invocation failed; the host retries it"));
+            failed(e)
+        }
+    }
+}
+
+async fn worker(
+    State(app): State<Arc<QueueFunctions>>,
+    Json(request): Json<InvocationRequest>,
+) -> Answer {
+    let outputs = BindingOutputs::default();
+    let worker = job_worker(
+        &app.stores,
+        Arc::new(app.queues(&outputs)),
+        app.registry.clone(),
+        &app.work,
+    );
+    invoke(WORKER, request, outputs, |m: JobMessage| async move {
+        worker.handle(m).await.map_err(|e| e.to_string())
+    })
+    .await
+}
+
+async fn notifier(
+    State(app): State<Arc<QueueFunctions>>,
+    Json(request): Json<InvocationRequest>,
+) -> Answer {
+    invoke(
+        NOTIFIER,
+        request,
+        BindingOutputs::default(),
+        |e: Event| async move { app.notifier.handle(e).await.map_err(|e| e.to_string()) },
+    )
+    .await
+}
+
+async fn workflow(
+    State(app): State<Arc<QueueFunctions>>,
+    Json(request): Json<InvocationRequest>,
+) -> Answer {
+    let outputs = BindingOutputs::default();
+    let queues = app.queues(&outputs);
+    let steps = deletion_steps(&app.stores, Arc::new(queues.clone()));
+    invoke(WORKFLOW, request, outputs, |m: StepMessage| async move {
+        run_step(&steps, &queues, m).await
+    })
+    .await
+}
