@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::aws_local::AwsLocal;
+use crate::azure_local::{AzureLocal, AzureNames};
 use crate::local::LocalServer;
 use crate::tokens::TestKey;
 use crate::{PASSWORD, unique_email};
@@ -22,12 +23,14 @@ pub(crate) fn test_log_level() -> String {
     std::env::var("SKIFF_TEST_LOG").unwrap_or_else(|_| "error".into())
 }
 
-/// Which host the suite runs against: `SKIFF_TEST_HOST` = `local` (the default) or
-/// `aws-local` (the Lambda functions on moto, as `make aws-local` runs them).
+/// Which host the suite runs against: `SKIFF_TEST_HOST` = `local` (the default),
+/// `aws-local` (the Lambda functions on moto, as `make aws-local` runs them) or
+/// `azure-local` (the custom handler under the host emulator on Azurite).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HostKind {
     Local,
     AwsLocal,
+    AzureLocal,
 }
 
 impl HostKind {
@@ -35,7 +38,10 @@ impl HostKind {
         match std::env::var("SKIFF_TEST_HOST").as_deref() {
             Err(_) | Ok("local") => HostKind::Local,
             Ok("aws-local") => HostKind::AwsLocal,
-            Ok(other) => panic!("SKIFF_TEST_HOST={other:?}: expected local or aws-local"),
+            Ok("azure-local") => HostKind::AzureLocal,
+            Ok(other) => {
+                panic!("SKIFF_TEST_HOST={other:?}: expected local, aws-local or azure-local")
+            }
         }
     }
 }
@@ -43,6 +49,7 @@ impl HostKind {
 enum Process {
     Local(LocalServer),
     AwsLocal(AwsLocal),
+    AzureLocal(AzureLocal),
 }
 
 /// A running Skiff host of the kind `SKIFF_TEST_HOST` names, reached over HTTP only.
@@ -73,8 +80,26 @@ impl TestHost {
         let process = match HostKind::from_env() {
             HostKind::Local => Process::Local(LocalServer::start(keys, &env)),
             HostKind::AwsLocal => Process::AwsLocal(AwsLocal::start(keys, &env)),
+            HostKind::AzureLocal => Process::AzureLocal(AzureLocal::start(keys, &env)),
         };
         Self::new(process, &env)
+    }
+
+    /// The Azure app whatever `SKIFF_TEST_HOST` says, for tests of the host emulator.
+    pub fn azure_with(env: &[(&str, &str)]) -> Self {
+        let env = owned(env);
+        Self::new(
+            Process::AzureLocal(AzureLocal::start(&[shared_key()], &env)),
+            &env,
+        )
+    }
+
+    /// The storage names of an Azure app host.
+    pub fn azure_names(&self) -> AzureNames {
+        match &self.process {
+            Process::AzureLocal(app) => app.names.clone(),
+            _ => panic!("not an Azure app host"),
+        }
     }
 
     /// The local server whatever `SKIFF_TEST_HOST` says, for tests of that process.
@@ -90,6 +115,7 @@ impl TestHost {
         let base_url = match &process {
             Process::Local(server) => server.base_url.clone(),
             Process::AwsLocal(stack) => stack.base_url.clone(),
+            Process::AzureLocal(app) => app.base_url.clone(),
         };
         let issuer = env
             .iter()
@@ -111,7 +137,9 @@ impl TestHost {
     fn local_server(&mut self) -> &mut LocalServer {
         match &mut self.process {
             Process::Local(server) => server,
-            Process::AwsLocal(_) => panic!("only the local server is a single restartable process"),
+            Process::AwsLocal(_) | Process::AzureLocal(_) => {
+                panic!("only the local server is a single restartable process")
+            }
         }
     }
 

@@ -3,10 +3,12 @@
 //! exactly as a client would.
 
 mod aws_local;
+mod azure_local;
 mod host;
 mod local;
 mod tokens;
 
+pub use azure_local::AzureNames;
 pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
 pub use tokens::{TestKey, b64url, claims_for, sign_with};

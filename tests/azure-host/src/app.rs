@@ -141,7 +141,10 @@ fn function(
             }
             ("queueTrigger", "in") => {
                 let queue = binding.queue_name.ok_or_else(|| {
-                    AppError::Invalid(format!("{}: queueTrigger without queueName", path.display()))
+                    AppError::Invalid(format!(
+                        "{}: queueTrigger without queueName",
+                        path.display()
+                    ))
                 })?;
                 trigger = Some(Trigger::Queue {
                     binding: binding.name,
@@ -150,7 +153,10 @@ fn function(
             }
             ("queue", "out") => {
                 let queue = binding.queue_name.ok_or_else(|| {
-                    AppError::Invalid(format!("{}: queue output without queueName", path.display()))
+                    AppError::Invalid(format!(
+                        "{}: queue output without queueName",
+                        path.display()
+                    ))
                 })?;
                 outputs.push(OutputQueue {
                     binding: binding.name,
@@ -181,14 +187,20 @@ impl FunctionApp {
         let executable = host["customHandler"]["description"]["defaultExecutablePath"]
             .as_str()
             .ok_or_else(|| {
-                AppError::Invalid("host.json: no customHandler.description.defaultExecutablePath".into())
+                AppError::Invalid(
+                    "host.json: no customHandler.description.defaultExecutablePath".into(),
+                )
             })?;
         let queues = &host["extensions"]["queues"];
         let span = |name: &str, default: Duration| {
             queues[name]
                 .as_str()
                 .map_or(Some(default), parse_timespan)
-                .ok_or_else(|| AppError::Invalid(format!("host.json: extensions.queues.{name} is not hh:mm:ss")))
+                .ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "host.json: extensions.queues.{name} is not hh:mm:ss"
+                    ))
+                })
         };
         let queue_settings = QueueSettings {
             batch_size: queues["batchSize"].as_u64().unwrap_or(16).clamp(1, 32) as usize,
@@ -208,7 +220,11 @@ impl FunctionApp {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            functions.push(function(name, &entry.path().join("function.json"), settings)?);
+            functions.push(function(
+                name,
+                &entry.path().join("function.json"),
+                settings,
+            )?);
         }
         Ok(Self {
             dir: dir.to_owned(),
@@ -294,7 +310,9 @@ mod tests {
         assert_eq!(app.queues.max_dequeue_count, 5);
         assert_eq!(app.http_function("GET", "/jobs/1").unwrap().name, "api");
         let worker = app.functions.iter().find(|f| f.name == "worker").unwrap();
-        assert!(matches!(&worker.trigger, Trigger::Queue { queue, .. } if queue == "q-skiff_jobs_queue"));
+        assert!(
+            matches!(&worker.trigger, Trigger::Queue { queue, .. } if queue == "q-skiff_jobs_queue")
+        );
         assert_eq!(worker.outputs[0].binding, "events");
     }
 }
