@@ -102,6 +102,10 @@ pub enum StepError {
     Store(#[from] StoreError),
     #[error("deletion {0} does not exist")]
     UnknownDeletion(DeletionId),
+    #[error("deletion {0} was not confirmed: refusing to delete anything")]
+    NotConfirmed(DeletionId),
+    #[error("deletion {0} has not expired yet")]
+    NotExpired(DeletionId),
 }
 
 /// The code of every step. Each step is idempotent: a retried or redelivered step
@@ -119,6 +123,22 @@ impl DeletionSteps {
             stores,
             events,
             clock,
+        }
+    }
+
+    /// The destructive steps run only for a deletion its owner confirmed (or one
+    /// already completed, when a step is redelivered). A step message is only ever
+    /// sent after the confirmation; this makes a stray or forged one harmless.
+    async fn confirmed(&self, message: &StepMessage) -> Result<(), StepError> {
+        let deletion = self
+            .stores
+            .deletions
+            .get(message.user_id, message.deletion_id)
+            .await?
+            .ok_or(StepError::UnknownDeletion(message.deletion_id))?;
+        match deletion.status {
+            DeletionStatus::InProgress | DeletionStatus::Completed => Ok(()),
+            _ => Err(StepError::NotConfirmed(message.deletion_id)),
         }
     }
 
@@ -145,18 +165,23 @@ impl DeletionSteps {
                 self.events.publish(&event).await?;
             }
             DeletionStep::RevokeSessions => {
+                self.confirmed(message).await?;
                 s.users.begin_deletion(user).await?;
                 for session in s.sessions.list_for_user(user).await? {
                     s.sessions.revoke(session).await?;
                 }
             }
             DeletionStep::DeleteData => {
+                self.confirmed(message).await?;
                 s.sessions.delete_for_user(user).await?;
                 s.refresh_tokens.delete_for_user(user).await?;
                 s.jobs.delete_for_user(user).await?;
                 s.notifications.delete_for_user(user).await?;
             }
-            DeletionStep::DeleteUser => s.users.delete(user).await?,
+            DeletionStep::DeleteUser => {
+                self.confirmed(message).await?;
+                s.users.delete(user).await?;
+            }
             DeletionStep::MarkCompleted => {
                 s.deletions
                     .transition(
@@ -173,6 +198,16 @@ impl DeletionSteps {
                 self.events.publish(&event).await?;
             }
             DeletionStep::MarkExpired => {
+                let deletion = s
+                    .deletions
+                    .get(user, id)
+                    .await?
+                    .ok_or(StepError::UnknownDeletion(id))?;
+                if self.clock.now() < deletion.expires_at {
+                    // Early (clock skew, or a message nobody should have sent): the
+                    // retry comes after the queue's visibility timeout.
+                    return Err(StepError::NotExpired(id));
+                }
                 s.deletions
                     .transition(
                         user,
@@ -217,5 +252,74 @@ mod tests {
         let json = serde_json::to_value(&message).unwrap();
         assert_eq!(json["step"], "revoke_sessions");
         assert!(json.get("task_token").is_none());
+    }
+
+    #[cfg(feature = "sqlite")]
+    mod guarded {
+        use std::time::Duration;
+
+        use super::*;
+        use crate::adapters::sqlite::SqliteStore;
+        use crate::domain::{Deletion, Job, JobInput, JobKind, Timestamp};
+        use crate::ports::{SystemClock, conformance};
+
+        struct NoEvents;
+
+        #[async_trait::async_trait]
+        impl EventPublisher for NoEvents {
+            async fn publish(&self, _: &Event) -> Result<(), StoreError> {
+                Ok(())
+            }
+        }
+
+        #[tokio::test]
+        async fn destructive_steps_need_a_confirmed_deletion_and_expiry_its_time() {
+            let stores = Stores::from_one(SqliteStore::open_in_memory().unwrap());
+            let owner = conformance::user(&conformance::unique_email());
+            stores.users.create(&owner).await.unwrap();
+            let job = Job::queued(
+                owner.id,
+                "echo".parse::<JobKind>().unwrap(),
+                JobInput::parse(serde_json::json!({})).unwrap(),
+                Timestamp::now(),
+            );
+            stores.jobs.create(&job).await.unwrap();
+            let deletion = Deletion::request(owner.id, Timestamp::now(), Duration::from_secs(3600));
+            stores.deletions.create(&deletion).await.unwrap();
+            let steps = DeletionSteps::new(stores.clone(), Arc::new(NoEvents), Arc::new(SystemClock));
+            let message = |step| StepMessage {
+                step,
+                deletion_id: deletion.id,
+                user_id: owner.id,
+                task_token: None,
+            };
+
+            for step in [
+                DeletionStep::RevokeSessions,
+                DeletionStep::DeleteData,
+                DeletionStep::DeleteUser,
+            ] {
+                let refused = steps.run(&message(step)).await.unwrap_err();
+                assert!(matches!(refused, StepError::NotConfirmed(_)), "{step:?}");
+            }
+            assert!(stores.jobs.get(owner.id, job.id).await.unwrap().is_some());
+            assert!(stores.users.find_by_id(owner.id).await.unwrap().is_some());
+            let early = steps.run(&message(DeletionStep::MarkExpired)).await.unwrap_err();
+            assert!(matches!(early, StepError::NotExpired(_)));
+
+            let confirmed = stores
+                .deletions
+                .transition(
+                    owner.id,
+                    deletion.id,
+                    &[DeletionStatus::AwaitingConfirmation],
+                    DeletionStatus::InProgress,
+                )
+                .await
+                .unwrap();
+            assert!(confirmed);
+            steps.run(&message(DeletionStep::DeleteData)).await.unwrap();
+            assert!(stores.jobs.get(owner.id, job.id).await.unwrap().is_none());
+        }
     }
 }
