@@ -286,7 +286,8 @@ mod tests {
             stores.jobs.create(&job).await.unwrap();
             let deletion = Deletion::request(owner.id, Timestamp::now(), Duration::from_secs(3600));
             stores.deletions.create(&deletion).await.unwrap();
-            let steps = DeletionSteps::new(stores.clone(), Arc::new(NoEvents), Arc::new(SystemClock));
+            let steps =
+                DeletionSteps::new(stores.clone(), Arc::new(NoEvents), Arc::new(SystemClock));
             let message = |step| StepMessage {
                 step,
                 deletion_id: deletion.id,
@@ -304,7 +305,10 @@ mod tests {
             }
             assert!(stores.jobs.get(owner.id, job.id).await.unwrap().is_some());
             assert!(stores.users.find_by_id(owner.id).await.unwrap().is_some());
-            let early = steps.run(&message(DeletionStep::MarkExpired)).await.unwrap_err();
+            let early = steps
+                .run(&message(DeletionStep::MarkExpired))
+                .await
+                .unwrap_err();
             assert!(matches!(early, StepError::NotExpired(_)));
 
             let confirmed = stores

@@ -143,3 +143,8 @@ pub async fn run() -> Result<(), AzureError> {
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod infra_tests;
