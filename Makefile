@@ -1,5 +1,5 @@
 # Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
-.PHONY: help dev test fmt lint check release package aws-local bench clean
+.PHONY: help dev test fmt lint check release package aws-local azure-local bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ bench: ## Cold start, warm latency, RSS and size vs an echo floor and a Python p
 
 aws-local: ## Emulated AWS: moto + the real Lambda functions under cargo lambda watch (SKIFF_LISTEN, default 127.0.0.1:9000)
 	bash infra/aws-local
+
+azure-local: ## Azure Functions app: Azurite + the custom handler + the host emulator (SKIFF_LISTEN, default 127.0.0.1:7071)
+	bash infra/azure-local
 
 clean: ## Remove build output (keeps .skiff-data)
 	cargo clean

@@ -47,12 +47,17 @@ fn free_port() -> Result<u16, StartError> {
 
 impl Handler {
     /// Starts `executable` in `dir` with the emulator's own environment (the app
-    /// settings) and waits until it answers.
-    pub async fn start(executable: &Path, dir: &Path) -> Result<Self, StartError> {
+    /// settings) plus `env`, and waits until it answers.
+    pub async fn start(
+        executable: &Path,
+        dir: &Path,
+        env: &[(String, String)],
+    ) -> Result<Self, StartError> {
         let port = free_port()?;
         let mut child = Command::new(executable)
             .current_dir(dir)
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             // The handler's output is log output: it goes to our stderr, so our
             // stdout (whose first line is the URL) is ours alone.

@@ -48,6 +48,10 @@ async fn run() -> Result<(), String> {
             .map_err(|e| format!("SKIFF_AZURE_VISIBILITY_TIMEOUT: {e}"))?;
         app.queues.visibility_timeout = std::time::Duration::from_secs(seconds);
     }
+    let mut handler_env = Vec::new();
+    if setting("SKIFF_SIGNING_KEYS").is_none() {
+        handler_env.push(("SKIFF_SIGNING_KEYS".to_owned(), development_key()?));
+    }
     let storage = setting("AzureWebJobsStorage").ok_or("AzureWebJobsStorage is required")?;
     let account =
         StorageAccount::parse(&storage).map_err(|e| format!("AzureWebJobsStorage: {e}"))?;
@@ -71,7 +75,7 @@ async fn run() -> Result<(), String> {
         }
     }
 
-    let mut handler = Handler::start(&app.executable, &app.dir)
+    let mut handler = Handler::start(&app.executable, &app.dir, &handler_env)
         .await
         .map_err(|e| e.to_string())?;
     let base = format!("http://127.0.0.1:{}", handler.port);
@@ -130,6 +134,23 @@ async fn run() -> Result<(), String> {
         status = handler.child.wait() => Err(format!("the handler exited: {status:?}")),
         _ = terminate.recv() => Ok(()),
     }
+}
+
+/// A development signing key kept in `.skiff-data/azure-dev-key.pem`, made on
+/// first use, as the local server does: tokens survive a restart.
+fn development_key() -> Result<String, String> {
+    let path = PathBuf::from(".skiff-data/azure-dev-key.pem");
+    if let Ok(pem) = std::fs::read_to_string(&path) {
+        return Ok(pem);
+    }
+    let pem = skiff::auth::generate_private_key_pem().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(".skiff-data").map_err(|e| format!(".skiff-data: {e}"))?;
+    std::fs::write(&path, &pem).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "skiff-azure-host: SKIFF_SIGNING_KEYS unset; signing with the development key {}",
+        path.display()
+    );
+    Ok(pem)
 }
 
 #[tokio::main]
