@@ -129,7 +129,7 @@ pub fn job_worker(
 
 /// The events subscriber that writes notifications.
 pub fn notifier(stores: &Stores) -> Notifier {
-    Notifier::new(stores.notifications.clone())
+    Notifier::new(stores.clone())
 }
 
 /// The code of the deletion workflow's steps.

@@ -5,22 +5,26 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::{Event, EventDetail, Notification, UserId};
+use crate::domain::{Event, EventDetail, JobStatus, Notification, UserId};
 use crate::error::Error;
-use crate::ports::{NotificationStore, StoreError};
+use crate::ports::{NotificationStore, StoreError, Stores};
 
-/// The events subscriber (SNS → SQS → notifier on AWS; the events queue locally).
+/// The events subscriber (SNS → SQS → notifier on AWS; the events queue locally
+/// and on Azure).
 #[derive(Clone)]
 pub struct Notifier {
-    store: Arc<dyn NotificationStore>,
+    stores: Stores,
 }
 
 impl Notifier {
-    pub fn new(store: Arc<dyn NotificationStore>) -> Self {
-        Self { store }
+    pub fn new(stores: Stores) -> Self {
+        Self { stores }
     }
 
-    /// Idempotent: the same event twice is one notification.
+    /// Idempotent: the same event twice is one notification. An event is written
+    /// only if it agrees with the record it is about, so a message nobody
+    /// published (on Azure a client can reach the trigger route; see the README)
+    /// cannot put words in a user's notifications.
     pub async fn handle(&self, event: Event) -> Result<(), StoreError> {
         if let EventDetail::AccountDeleted { .. } = event.detail {
             // The account and its notifications are gone; writing one now would
@@ -28,10 +32,52 @@ impl Notifier {
             tracing::info!(kind = event.detail.kind(), "event needs no notification");
             return Ok(());
         }
+        if !self.agrees_with_the_record(&event).await? {
+            // Forged, or about a job or deletion that is gone: nothing to tell.
+            tracing::warn!(
+                kind = event.detail.kind(),
+                "event does not match the stored record; no notification"
+            );
+            return Ok(());
+        }
         let notification = Notification::from_event(event);
-        self.store.add(&notification).await?;
+        self.stores.notifications.add(&notification).await?;
         tracing::info!(notification_id = %notification.id, kind = notification.event.detail.kind(), "notification stored");
         Ok(())
+    }
+}
+
+impl Notifier {
+    async fn agrees_with_the_record(&self, event: &Event) -> Result<bool, StoreError> {
+        let user = event.user_id;
+        Ok(match &event.detail {
+            EventDetail::JobSucceeded { job_id } => self
+                .stores
+                .jobs
+                .get(user, *job_id)
+                .await?
+                .is_some_and(|job| job.status == JobStatus::Succeeded),
+            EventDetail::JobFailed { job_id, error } => self
+                .stores
+                .jobs
+                .get(user, *job_id)
+                .await?
+                .is_some_and(|job| {
+                    job.status == JobStatus::Failed
+                        && job.error.as_deref().unwrap_or_default() == error
+                }),
+            EventDetail::AccountDeletionRequested {
+                deletion_id,
+                code,
+                expires_at,
+            } => self
+                .stores
+                .deletions
+                .get(user, *deletion_id)
+                .await?
+                .is_some_and(|d| d.code.matches(code) && d.expires_at.unix_millis() == *expires_at),
+            EventDetail::AccountDeleted { .. } => false,
+        })
     }
 }
 

@@ -117,9 +117,31 @@ async fn a_malformed_message_fails_so_the_host_retries_then_poisons_it() {
 }
 
 #[tokio::test]
-async fn the_notifier_stores_one_notification_however_often_the_event_comes() {
+async fn the_notifier_stores_one_notification_per_true_event() {
     let (stores, router) = functions().await;
-    let owner: UserId = id(&message_of("notifier/job-succeeded.json")["user_id"]);
+    let event = message_of("notifier/job-succeeded.json");
+    let owner: UserId = id(&event["user_id"]);
+    // No such job yet: an event nobody published is acknowledged and stores nothing.
+    let (status, _) = invoke(&router, "notifier", "notifier/job-succeeded.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        stores
+            .notifications
+            .list(owner, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut job = Job::queued(
+        owner,
+        "echo".parse().unwrap(),
+        JobInput::parse(serde_json::json!({})).unwrap(),
+        Timestamp::now(),
+    );
+    job.id = id(&event["job_id"]);
+    job.status = crate::domain::JobStatus::Succeeded;
+    stores.jobs.create(&job).await.unwrap();
     for _ in 0..2 {
         let (status, body) = invoke(&router, "notifier", "notifier/job-succeeded.json").await;
         assert_eq!(status, StatusCode::OK, "{body}");
