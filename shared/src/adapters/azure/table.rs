@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::client::{Service, StorageClient, service_error};
+use super::client::{Service, StorageClient, StorageResponse, service_error};
 use crate::ports::StoreError;
 
 /// Characters per `doc` property: a Table string property holds 64 KiB of UTF-16
@@ -121,7 +121,48 @@ fn prefix_end(prefix: &str) -> String {
     end
 }
 
+/// Maps a write's answer: success is done, the `conflicts` statuses are a
+/// conflict, anything else an error.
+fn outcome(
+    response: &StorageResponse,
+    conflicts: &[StatusCode],
+    context: &'static str,
+) -> Result<Write, StoreError> {
+    if response.status.is_success() {
+        Ok(Write::Done)
+    } else if conflicts.contains(&response.status) {
+        Ok(Write::Conflict)
+    } else {
+        Err(StoreError::new(context, service_error(response)))
+    }
+}
+
+/// Headers of a request that carries an entity, conditional on `etag` if given.
+fn body_headers(etag: Option<&str>, context: &'static str) -> Result<HeaderMap, StoreError> {
+    let mut headers = match etag {
+        Some(etag) => if_match(etag, context)?,
+        None => json_headers(),
+    };
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("Prefer", HeaderValue::from_static("return-no-content"));
+    Ok(headers)
+}
+
 impl Table {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        context: &'static str,
+    ) -> Result<StorageResponse, StoreError> {
+        self.client
+            .send(Service::Table, method, path, query, headers, body, context)
+            .await
+    }
+
     pub fn new(client: StorageClient, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
@@ -138,13 +179,9 @@ impl Table {
     pub async fn create_if_missing(&self) -> Result<(), StoreError> {
         let body = serde_json::to_vec(&serde_json::json!({ "TableName": &*self.name }))
             .map_err(|e| StoreError::new("create table", e))?;
-        let mut headers = json_headers();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("Prefer", HeaderValue::from_static("return-no-content"));
+        let headers = body_headers(None, "create table")?;
         let response = self
-            .client
-            .send(
-                Service::Table,
+            .call(
                 Method::POST,
                 "/Tables",
                 &[],
@@ -167,14 +204,10 @@ impl Table {
         value: &T,
         context: &'static str,
     ) -> Result<Write, StoreError> {
-        let mut headers = json_headers();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("Prefer", HeaderValue::from_static("return-no-content"));
+        let headers = body_headers(None, context)?;
         let path = format!("/{}", self.name);
         let response = self
-            .client
-            .send(
-                Service::Table,
+            .call(
                 Method::POST,
                 &path,
                 &[],
@@ -183,11 +216,7 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status {
-            s if s.is_success() => Ok(Write::Done),
-            StatusCode::CONFLICT => Ok(Write::Conflict),
-            _ => Err(StoreError::new(context, service_error(&response))),
-        }
+        outcome(&response, &[StatusCode::CONFLICT], context)
     }
 
     /// A strongly consistent point read (Table storage reads are always consistent).
@@ -198,9 +227,7 @@ impl Table {
         context: &'static str,
     ) -> Result<Option<Stored<T>>, StoreError> {
         let response = self
-            .client
-            .send(
-                Service::Table,
+            .call(
                 Method::GET,
                 &entity_path(&self.name, pk, rk),
                 &[],
@@ -235,12 +262,9 @@ impl Table {
         etag: &str,
         context: &'static str,
     ) -> Result<Write, StoreError> {
-        let mut headers = if_match(etag, context)?;
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let headers = body_headers(Some(etag), context)?;
         let response = self
-            .client
-            .send(
-                Service::Table,
+            .call(
                 Method::PUT,
                 &entity_path(&self.name, pk, rk),
                 &[],
@@ -249,11 +273,11 @@ impl Table {
                 context,
             )
             .await?;
-        match response.status {
-            s if s.is_success() => Ok(Write::Done),
-            StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND => Ok(Write::Conflict),
-            _ => Err(StoreError::new(context, service_error(&response))),
-        }
+        outcome(
+            &response,
+            &[StatusCode::PRECONDITION_FAILED, StatusCode::NOT_FOUND],
+            context,
+        )
     }
 
     /// Deletes the entity: if it still has `etag`, or whatever it holds when `etag`
@@ -266,9 +290,7 @@ impl Table {
         context: &'static str,
     ) -> Result<Write, StoreError> {
         let response = self
-            .client
-            .send(
-                Service::Table,
+            .call(
                 Method::DELETE,
                 &entity_path(&self.name, pk, rk),
                 &[],
@@ -317,16 +339,7 @@ impl Table {
                 query.push(("NextRowKey", next_rk));
             }
             let response = self
-                .client
-                .send(
-                    Service::Table,
-                    Method::GET,
-                    &path,
-                    &query,
-                    json_headers(),
-                    None,
-                    context,
-                )
+                .call(Method::GET, &path, &query, json_headers(), None, context)
                 .await?;
             if !response.status.is_success() {
                 return Err(StoreError::new(context, service_error(&response)));
