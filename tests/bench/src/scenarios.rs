@@ -389,14 +389,14 @@ async fn issue_four_functions(
     ];
     let notifier_routes = vec![
         sqs_event(
-            "batch of 10 copies of one event (10 conditional puts)",
+            "batch of 10 events for a job that is gone (10 reads, nothing stored)",
             vec![event; 10],
         ),
         poison(),
     ];
     let workflow_routes = vec![
         sqs_event(
-            "RevokeSessions for a user that is gone (2 reads, 1 query)",
+            "RevokeSessions for an unknown deletion (1 read, refused)",
             vec![step],
         ),
         poison(),
