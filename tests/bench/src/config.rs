@@ -15,6 +15,9 @@ pub struct BenchConfig {
     pub output: PathBuf,
     pub cold_spawns: usize,
     pub warm_invocations: usize,
+    /// Measured SQS batches of 10 echo jobs per side (each side also runs one
+    /// unmeasured batch first).
+    pub batches: usize,
 }
 
 fn required(name: &str) -> Result<String, String> {
@@ -45,6 +48,7 @@ impl BenchConfig {
             output: required("SKIFF_BENCH_OUTPUT")?.into(),
             cold_spawns: count("SKIFF_BENCH_COLD_SPAWNS", 20, 1)?,
             warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
+            batches: count("SKIFF_BENCH_BATCHES", 50, 1)?,
         })
     }
 

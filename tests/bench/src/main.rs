@@ -1,5 +1,6 @@
 //! `make bench`: see the package description and README's "Benchmarks".
 
+mod batch;
 mod config;
 mod events;
 mod measure;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::runtime_api::{Outcome, RuntimeApi};
-use crate::subject::{Subject, peak_rss_kib};
+use crate::subject::{Subject, cpu_time, peak_rss_kib};
 
 /// Generous: a Python init against moto takes about a second.
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -146,4 +146,62 @@ pub async fn warm(
         },
         setup_answers,
     ))
+}
+
+/// The answers of `count` calls of `request` (`i` = 0..count) in one environment:
+/// how the benchmark makes the data it needs (jobs to run, say).
+pub async fn collect(
+    subject: &Subject,
+    request: &Request,
+    count: usize,
+) -> Result<Vec<Value>, BenchError> {
+    let api = RuntimeApi::start().await?;
+    let _environment = Environment(subject.spawn(api.address)?);
+    let mut answers = Vec::with_capacity(count);
+    for i in 0..count {
+        answers.push(call(&api, request, i).await?);
+    }
+    Ok(answers)
+}
+
+/// CPU and wall time of a run of invocations in one environment.
+pub struct Cpu {
+    pub invocations: usize,
+    /// User + system time of the whole process (every thread) over the measured
+    /// invocations: the function's own work, without the time it spent waiting for
+    /// its backend.
+    pub cpu: Duration,
+    pub wall: Vec<Duration>,
+    pub peak_rss_kib: u64,
+}
+
+/// Runs `requests` in order in one environment. The first warms it (unmeasured);
+/// the others are measured. `check` inspects every answer, so a failed batch is
+/// never counted.
+pub async fn cpu(
+    subject: &Subject,
+    requests: &[Request],
+    check: impl Fn(&Value) -> Result<(), String>,
+) -> Result<Cpu, BenchError> {
+    let (first, measured) = requests
+        .split_first()
+        .ok_or("a CPU measurement needs a warm-up request and measured ones")?;
+    let api = RuntimeApi::start().await?;
+    let environment = Environment(subject.spawn(api.address)?);
+    check(&call(&api, first, 0).await?)?;
+    let before = cpu_time(&environment.0).ok_or("cannot read the process's CPU time")?;
+    let mut wall = Vec::with_capacity(measured.len());
+    for (i, request) in measured.iter().enumerate() {
+        let started = Instant::now();
+        let answer = call(&api, request, i).await?;
+        wall.push(started.elapsed());
+        check(&answer).map_err(|e| format!("{}: {e}", request.label))?;
+    }
+    let after = cpu_time(&environment.0).ok_or("cannot read the process's CPU time")?;
+    Ok(Cpu {
+        invocations: measured.len(),
+        cpu: after.saturating_sub(before),
+        wall,
+        peak_rss_kib: peak_rss_kib(&environment.0).unwrap_or(0),
+    })
 }

@@ -17,7 +17,11 @@ use crate::subject::Subject;
 const PASSWORD: &str = "correct horse battery staple";
 const ARGON2_SAMPLES: usize = 30;
 
-fn binary(config: &BenchConfig, name: &'static str, env: &[(String, String)]) -> Subject {
+pub(crate) fn binary(
+    config: &BenchConfig,
+    name: &'static str,
+    env: &[(String, String)],
+) -> Subject {
     // cargo lambda's layout: <dir>/<function>/bootstrap.
     let program = config.bin_dir.join(name).join("bootstrap");
     let binary_size = std::fs::metadata(&program).ok().map(|m| m.len());
@@ -31,24 +35,26 @@ fn binary(config: &BenchConfig, name: &'static str, env: &[(String, String)]) ->
     }
 }
 
-fn python_peer(config: &BenchConfig, env: &[(String, String)]) -> Subject {
+/// A Python peer: `handler` (`module.function`) in the peer folder, under awslambdaric.
+fn python_peer(
+    config: &BenchConfig,
+    env: &[(String, String)],
+    name: &'static str,
+    handler: &str,
+) -> Subject {
     let mut env = env.to_vec();
     let dir = config.peer_dir.display().to_string();
     env.extend([
         ("LAMBDA_TASK_ROOT".into(), dir.clone()),
         ("PYTHONPATH".into(), dir),
-        ("POWERTOOLS_SERVICE_NAME".into(), "session".into()),
+        ("POWERTOOLS_SERVICE_NAME".into(), name.into()),
         // Lambda's Python runtime does not write bytecode caches into the task root.
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ]);
     Subject {
-        name: "python-peer",
+        name,
         program: config.python.clone(),
-        args: vec![
-            "-m".into(),
-            "awslambdaric".into(),
-            "session_read.handler".into(),
-        ],
+        args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
         env,
         dir: Some(config.peer_dir.clone()),
         binary_size: None,
@@ -97,7 +103,8 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     let floor = binary(&config, "echo-floor", &[]);
     let login = binary(&config, "login", &env);
     let session = binary(&config, "session", &env);
-    let peer = python_peer(&config, &env);
+    let peer = python_peer(&config, &env, "python-peer", "session_read.handler");
+    let batch_peer = python_peer(&config, &env, "python-batch-peer", "job_worker.handler");
     let mut offline_env = env.clone();
     offline_env.push(("SKIFF_WARM_UP".into(), "false".into()));
     let session_offline = Subject {
@@ -110,6 +117,10 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     // login benchmark below adds thousands of items.
     eprintln!("jobs, account and the queue consumers: warm ({n} × each route) and cold");
     let more = issue_four_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
+
+    let batches = config.batches;
+    eprintln!("SQS batches of 10 echo jobs: {batches} per side, Rust worker and Python peer");
+    let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer, batches).await?;
 
     eprintln!("argon2id: {ARGON2_SAMPLES} verifications in-process");
     let argon2 = raw_argon2_verify()?;
@@ -248,6 +259,7 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         .into_iter()
         .chain(more.warm)
         .collect(),
+        batch,
     };
     write_report(&config.output, &figures)?;
     Ok(config.output.clone())

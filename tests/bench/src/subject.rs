@@ -51,3 +51,14 @@ pub fn peak_rss_kib(child: &Child) -> Option<u64> {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
+
+/// User + system CPU time of a live process, all threads (`/proc/<pid>/stat`
+/// fields 14 and 15). The kernel reports them in USER_HZ ticks, which is 100 per
+/// second on Linux whatever the kernel's own tick rate.
+pub fn cpu_time(child: &Child) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
+    // The command name (field 2) may contain spaces: count from its closing paren.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
+}
