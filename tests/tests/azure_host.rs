@@ -35,7 +35,7 @@ async fn a_message_that_keeps_failing_ends_in_the_poison_queue_intact() {
 }
 
 #[tokio::test]
-async fn the_host_answers_its_own_404_outside_every_route_and_forwards_the_rest() {
+async fn every_path_is_forwarded_to_the_contract_router() {
     let host = TestHost::azure_with(&[]);
     // Every path is the catch-all HTTP function's: the handler's problem+json 404.
     let response = host

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::config::BenchConfig;
 use crate::events::{Fixtures, body_of};
 use crate::measure::{self, BenchError, Cpu, Request};
+use crate::scenarios::{fixture, sqs_event};
 use crate::subject::Subject;
 
 pub const JOBS_PER_BATCH: usize = 10;
@@ -27,25 +28,6 @@ fn all_handled(answer: &Value) -> Result<(), String> {
     }
 }
 
-fn sqs_batch(label: &'static str, bodies: Vec<String>) -> Request {
-    let event = json!({
-        "Records": bodies.iter().enumerate().map(|(i, body)| json!({
-            "messageId": format!("b-{i}"),
-            "receiptHandle": format!("handle-{i}"),
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "awsRegion": "us-east-1"
-        })).collect::<Vec<_>>()
-    });
-    Request {
-        label,
-        event: Box::new(move |_| event.clone()),
-        status: None,
-    }
-}
-
 /// `count` queued echo jobs of one user, as `(job_id, user_id)` messages.
 async fn queued_jobs(
     fixtures: &Fixtures,
@@ -54,28 +36,21 @@ async fn queued_jobs(
     count: usize,
 ) -> Result<Vec<String>, BenchError> {
     let email = format!("bench-batch-{}@example.com", uuid::Uuid::new_v4().simple());
-    let fills = |extra: Vec<(&'static str, String)>| {
-        let mut fills = vec![("email", email.clone())];
-        fills.extend(extra);
-        fills
-    };
-    let load = |file: &str, fills: Vec<(&'static str, String)>| -> Result<Value, String> {
-        let borrowed: Vec<(&str, &str)> = fills.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        fixtures.load(file, &borrowed)
-    };
-    let register = load("apigw/login/register.json", fills(vec![]))?;
-    let log_in = load("apigw/login/login.json", fills(vec![]))?;
     let setup = [
-        Request {
-            label: "register",
-            event: Box::new(move |_| register.clone()),
-            status: Some(201),
-        },
-        Request {
-            label: "login",
-            event: Box::new(move |_| log_in.clone()),
-            status: Some(200),
-        },
+        fixture(
+            fixtures,
+            "register",
+            "apigw/login/register.json",
+            vec![("email", email.clone())],
+            201,
+        )?,
+        fixture(
+            fixtures,
+            "login",
+            "apigw/login/login.json",
+            vec![("email", email.clone())],
+            200,
+        )?,
     ];
     let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
     let user_id = answers
@@ -88,9 +63,12 @@ async fn queued_jobs(
         .and_then(body_of)
         .and_then(|b| b["access_token"].as_str().map(str::to_owned))
         .ok_or("login returned no access_token")?;
-    let submit = load(
+    let submit = fixtures.load(
         "apigw/jobs/submit-echo.json",
-        fills(vec![("access_token", access_token)]),
+        &[
+            ("email", email.as_str()),
+            ("access_token", access_token.as_str()),
+        ],
     )?;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let request = Request {
@@ -119,7 +97,7 @@ async fn queued_jobs(
 fn batches_of(messages: Vec<String>) -> Vec<Request> {
     messages
         .chunks(JOBS_PER_BATCH)
-        .map(|chunk| sqs_batch("batch of 10 echo jobs", chunk.to_vec()))
+        .map(|chunk| sqs_event("batch of 10 echo jobs", chunk.to_vec()))
         .collect()
 }
 

@@ -61,7 +61,7 @@ fn python_peer(
     }
 }
 
-fn fixture(
+pub(crate) fn fixture(
     fixtures: &Fixtures,
     label: &'static str,
     file: &'static str,
@@ -276,7 +276,7 @@ struct MoreFigures {
 }
 
 /// An SQS event: each record's body as given, ids `m-0`, `m-1`, …
-fn sqs_event(label: &'static str, bodies: Vec<String>) -> Request {
+pub(crate) fn sqs_event(label: &'static str, bodies: Vec<String>) -> Request {
     let event = json!({
         "Records": bodies.iter().enumerate().map(|(i, body)| json!({
             "messageId": format!("m-{i}"),
