@@ -2,6 +2,7 @@
 //! JWKS, rotating opaque refresh tokens, and account lockout.
 
 mod access_token;
+mod argon2_memory;
 mod authenticator;
 mod keys;
 mod password_hasher;

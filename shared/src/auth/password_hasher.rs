@@ -1,7 +1,12 @@
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use std::sync::Arc;
+
+use argon2::password_hash::{
+    self, Output, ParamsString, PasswordHash, PasswordVerifier, Salt, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::OsRng;
 
+use super::argon2_memory::Argon2Memory;
 use crate::domain::Password;
 use crate::error::Error;
 
@@ -10,10 +15,12 @@ use crate::error::Error;
 /// Hashing is deliberately slow (tens of ms): call it from a blocking thread.
 /// Verifying against `DUMMY_HASH` lets a login for an unknown account do the same
 /// work as one for a known account, so response time does not reveal which emails
-/// exist.
+/// exist. Hashes reuse their working memory (see `argon2_memory`).
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
+    params: Params,
+    memory: Arc<Argon2Memory>,
 }
 
 /// An Argon2id hash with this hasher's parameters, of 32 random bytes that were
@@ -33,20 +40,36 @@ impl PasswordHasher {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
         Ok(Self {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            memory: Arc::new(Argon2Memory::new(params.block_count())),
+            params,
         })
     }
 
     pub fn hash(&self, password: &Password) -> Result<String, Error> {
         let salt = SaltString::generate(&mut OsRng);
-        self.hash_with_salt(password.expose().as_bytes(), &salt)
+        self.hash_with_salt(password.expose().as_bytes(), salt.as_salt())
+            .map_err(|e| Error::internal(format!("argon2 hash: {e}")))
     }
 
-    fn hash_with_salt(&self, password: &[u8], salt: &SaltString) -> Result<String, Error> {
-        self.argon2
-            .hash_password(password, salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::internal(format!("argon2 hash: {e}")))
+    /// What `argon2::PasswordHasher::hash_password` returns, computed in pooled
+    /// memory.
+    fn hash_with_salt(&self, password: &[u8], salt: Salt<'_>) -> password_hash::Result<String> {
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.memory.with(|blocks| {
+            self.argon2
+                .hash_password_into_with_memory(password, salt_bytes, &mut output, blocks)
+        })?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)?,
+            salt: Some(salt),
+            hash: Some(Output::new(&output)?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Verifies `candidate` against `stored`, or against the dummy hash when there is
@@ -57,11 +80,49 @@ impl PasswordHasher {
             tracing::error!("stored password hash is not a PHC string");
             return false;
         };
-        let matched = self
-            .argon2
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok();
-        matched && stored.is_some()
+        match self.matches(candidate.as_bytes(), &parsed) {
+            Ok(matched) => matched && stored.is_some(),
+            Err(e) => {
+                tracing::error!(error = %e, "stored password hash cannot be verified");
+                false
+            }
+        }
+    }
+
+    /// Recomputes the hash with the stored hash's own algorithm, version, parameters
+    /// and salt, and compares in constant time (`Output`'s `==`). A hash stored with
+    /// more memory than this hasher's buffers (older, stronger parameters) is checked
+    /// by the crate, in memory of its own.
+    fn matches(&self, candidate: &[u8], stored: &PasswordHash<'_>) -> password_hash::Result<bool> {
+        let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+            return Err(password_hash::Error::PhcStringField);
+        };
+        let algorithm = Algorithm::try_from(stored.algorithm)?;
+        let version = stored
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let params = Params::try_from(stored)?;
+        if !self.memory.fits(params.block_count()) {
+            return Ok(Argon2::new(algorithm, version, params)
+                .verify_password(candidate, stored)
+                .is_ok());
+        }
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let mut output = [0u8; Output::MAX_LENGTH];
+        let output = output
+            .get_mut(..expected.len())
+            .ok_or(password_hash::Error::OutputSize {
+                provided: std::cmp::Ordering::Greater,
+                expected: Output::MAX_LENGTH,
+            })?;
+        self.memory.with(|blocks| {
+            argon2.hash_password_into_with_memory(candidate, salt_bytes, output, blocks)
+        })?;
+        Ok(Output::new(output)? == expected)
     }
 }
 
@@ -113,5 +174,83 @@ mod tests {
         let hasher = PasswordHasher::new().unwrap();
         assert!(!hasher.verify("skiff dummy password for timing", None));
         assert!(!hasher.verify("anything at all", Some("not a phc string")));
+    }
+
+    /// The pooled computation is the crate's own: same PHC string for the same salt.
+    #[test]
+    fn pooled_hashes_equal_the_crates_hashes() {
+        use argon2::password_hash::PasswordHasher as _;
+        let hasher = PasswordHasher::new().unwrap();
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let ours = hasher
+            .hash_with_salt(b"correct horse battery", salt.as_salt())
+            .unwrap();
+        let theirs = hasher
+            .argon2
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(ours, theirs);
+    }
+
+    /// Hashes stored under other parameters (an older, cheaper or stronger setting)
+    /// still verify: smaller ones in the pooled buffer, larger ones in the crate's.
+    #[test]
+    fn hashes_with_other_parameters_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let hasher = PasswordHasher::new().unwrap();
+        for (m_kib, t, output_len) in [(4_096, 3, 32), (32_768, 1, 32), (8_192, 2, 16)] {
+            let params = Params::new(m_kib, t, 1, Some(output_len)).unwrap();
+            let other = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+            let salt = SaltString::generate(&mut OsRng);
+            let phc = other
+                .hash_password(b"correct horse battery", &salt)
+                .unwrap()
+                .to_string();
+            assert!(hasher.verify("correct horse battery", Some(&phc)), "{phc}");
+            assert!(!hasher.verify("correct horse batterz", Some(&phc)), "{phc}");
+        }
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(1_024, 2, 1, None).unwrap(),
+        );
+        let phc = argon2i
+            .hash_password(b"correct horse battery", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(hasher.verify("correct horse battery", Some(&phc)), "{phc}");
+        assert!(!hasher.verify("correct horse batterz", Some(&phc)), "{phc}");
+    }
+
+    /// One buffer serves hash after hash; hashes running at once each get their own
+    /// and still verify.
+    #[test]
+    fn working_memory_is_kept_between_hashes() {
+        let hasher = PasswordHasher::new().unwrap();
+        let password = Password::parse("correct horse battery".to_owned()).unwrap();
+        let phc = hasher.hash(&password).unwrap();
+        assert_eq!(hasher.memory.idle_buffers(), 1);
+        assert!(hasher.verify("correct horse battery", Some(&phc)));
+        assert!(!hasher.verify("skiff", None));
+        assert_eq!(hasher.memory.idle_buffers(), 1);
+
+        let threads: Vec<_> = (0..3)
+            .map(|i| {
+                let hasher = hasher.clone();
+                let phc = phc.clone();
+                std::thread::spawn(move || {
+                    let right = hasher.verify("correct horse battery", Some(&phc));
+                    let wrong = hasher.verify(&format!("wrong {i}"), Some(&phc));
+                    right && !wrong
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().unwrap());
+        }
+        let idle = hasher.memory.idle_buffers();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert!((1..=cores).contains(&idle), "{idle} idle buffers");
     }
 }

@@ -84,8 +84,6 @@ fn variables_the_code_reads() -> BTreeSet<String> {
     let mut names = seen.into_inner().unwrap();
     // Read by `telemetry::init` straight from the process environment.
     names.insert("SKIFF_LOG".to_owned());
-    // Read by glibc's malloc at process start; the template sets it for login.
-    names.insert("MALLOC_MMAP_THRESHOLD_".to_owned());
     names
 }
 
