@@ -14,11 +14,11 @@
 
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
-// The same type, re-exported by every SDK crate; take it from whichever is built.
-#[cfg(feature = "dynamodb")]
-use aws_sdk_dynamodb::config::SharedHttpClient;
-#[cfg(not(feature = "dynamodb"))]
-use aws_sdk_sqs::config::SharedHttpClient;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
 
 /// Amazon Trust Services' roots, copied from Debian's ca-certificates.
 const AMAZON_ROOTS: &str = include_str!("aws_roots.pem");
@@ -54,9 +54,38 @@ pub fn https_client(roots: TlsRoots) -> SharedHttpClient {
     };
     let builder = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     // Building a context only fails on invalid extra server names, which are never set.
-    match TlsContext::builder().with_trust_store(store).build() {
+    let hyper = match TlsContext::builder().with_trust_store(store).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(_) => builder.build_https(),
+    };
+    NoConnectorAtInit(hyper).into_shared()
+}
+
+/// The SDK's hyper client without its check at client creation.
+///
+/// `HyperClient::validate_base_client_config` builds a TLS connector and throws it
+/// away, so that a platform's certificate bundle is read at init rather than at the
+/// first request. Skiff's default roots are embedded, and it ran for every SDK
+/// client made: a function with three clients parsed its roots three times at init
+/// (about 0.29 M instructions each, measured with callgrind), and once more at its
+/// first request, which builds the connector that is actually kept. This client
+/// skips the check; connectors are built and cached by the wrapped client as before.
+#[derive(Debug)]
+struct NoConnectorAtInit(SharedHttpClient);
+
+impl HttpClient for NoConnectorAtInit {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
@@ -108,5 +137,120 @@ mod tests {
         assert_eq!("amazon".parse(), Ok(TlsRoots::Amazon));
         assert_eq!("system".parse(), Ok(TlsRoots::System));
         assert!("mozilla".parse::<TlsRoots>().is_err());
+    }
+
+    /// What the SDK asks of the HTTP client it is given; every request gets `{}`.
+    #[cfg(feature = "dynamodb")]
+    mod recording {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use aws_smithy_runtime_api::box_error::BoxError;
+        use aws_smithy_runtime_api::client::http::{
+            HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings,
+            SharedHttpConnector,
+        };
+        use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+        use aws_smithy_runtime_api::client::runtime_components::{
+            RuntimeComponents, RuntimeComponentsBuilder,
+        };
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::config_bag::ConfigBag;
+
+        #[derive(Debug, Default)]
+        pub struct Recording {
+            pub checked: AtomicUsize,
+            pub connectors: AtomicUsize,
+        }
+
+        #[derive(Debug, Clone, Default)]
+        pub struct RecordingClient(pub Arc<Recording>);
+
+        impl RecordingClient {
+            pub fn checked(&self) -> usize {
+                self.0.checked.load(Ordering::SeqCst)
+            }
+            pub fn connectors(&self) -> usize {
+                self.0.connectors.load(Ordering::SeqCst)
+            }
+        }
+
+        impl HttpClient for RecordingClient {
+            fn http_connector(
+                &self,
+                _: &HttpConnectorSettings,
+                _: &RuntimeComponents,
+            ) -> SharedHttpConnector {
+                self.0.connectors.fetch_add(1, Ordering::SeqCst);
+                SharedHttpConnector::new(EmptyObject)
+            }
+
+            fn validate_base_client_config(
+                &self,
+                _: &RuntimeComponentsBuilder,
+                _: &ConfigBag,
+            ) -> Result<(), BoxError> {
+                self.0.checked.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+
+        #[derive(Debug)]
+        struct EmptyObject;
+
+        impl HttpConnector for EmptyObject {
+            fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+                let ok = StatusCode::try_from(200_u16).expect("200 is a status");
+                HttpConnectorFuture::ready(Ok(HttpResponse::new(ok, SdkBody::from("{}"))))
+            }
+        }
+    }
+
+    #[cfg(feature = "dynamodb")]
+    fn dynamodb_config(http: SharedHttpClient) -> aws_sdk_dynamodb::Config {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url("http://127.0.0.1:9")
+            .http_client(http)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "skiff-tests"))
+            .build()
+    }
+
+    /// The SDK checks an HTTP client once per SDK client made (the hyper client
+    /// builds a TLS connector to do so); Skiff's client skips that, and requests
+    /// still reach the connector it wraps.
+    #[cfg(feature = "dynamodb")]
+    #[tokio::test]
+    async fn sdk_clients_are_made_without_building_a_connector() {
+        use aws_sdk_dynamodb::types::AttributeValue;
+
+        let bare = recording::RecordingClient::default();
+        let config = dynamodb_config(bare.clone().into_shared());
+        let _one = aws_sdk_dynamodb::Client::from_conf(config.clone());
+        let _two = aws_sdk_dynamodb::Client::from_conf(config);
+        assert_eq!(
+            bare.checked(),
+            2,
+            "the SDK checks each client's HTTP client"
+        );
+
+        let wrapped = recording::RecordingClient::default();
+        let config =
+            dynamodb_config(NoConnectorAtInit(wrapped.clone().into_shared()).into_shared());
+        let client = aws_sdk_dynamodb::Client::from_conf(config.clone());
+        let _two = aws_sdk_dynamodb::Client::from_conf(config);
+        assert_eq!(wrapped.checked(), 0);
+        assert_eq!(wrapped.connectors(), 0);
+        let read = client
+            .get_item()
+            .table_name("t")
+            .key("pk", AttributeValue::S("a".into()))
+            .send()
+            .await;
+        assert!(read.is_ok(), "{read:?}");
+        assert_eq!(wrapped.connectors(), 1);
     }
 }

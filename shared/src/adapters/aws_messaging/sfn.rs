@@ -3,6 +3,7 @@ use aws_sdk_sfn::error::SdkError;
 use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
 use serde_json::json;
 
+use super::LazyClient;
 use crate::domain::Deletion;
 use crate::ports::{DeletionWorkflow, Proceed, StoreError};
 
@@ -16,7 +17,10 @@ pub struct SfnDeletionWorkflow {
 }
 
 impl SfnDeletionWorkflow {
-    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<LazyClient<aws_sdk_sfn::Client>>,
+        state_machine_arn: impl Into<String>,
+    ) -> Self {
         Self {
             tasks: SfnTasks::new(client),
             state_machine_arn: state_machine_arn.into(),
@@ -38,6 +42,7 @@ impl DeletionWorkflow for SfnDeletionWorkflow {
         let result = self
             .tasks
             .client
+            .get()
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
             .name(deletion.id.to_string())
@@ -79,19 +84,22 @@ fn is_too_late(e: &SdkError<SendTaskSuccessError>) -> bool {
 /// workflow function ran.
 #[derive(Clone)]
 pub struct SfnTasks {
-    client: aws_sdk_sfn::Client,
+    client: LazyClient<aws_sdk_sfn::Client>,
 }
 
 impl SfnTasks {
     /// The error name a failed code step reports; the state machine retries it.
     pub const STEP_FAILED: &'static str = "Skiff.StepFailed";
 
-    pub fn new(client: aws_sdk_sfn::Client) -> Self {
-        Self { client }
+    pub fn new(client: impl Into<LazyClient<aws_sdk_sfn::Client>>) -> Self {
+        Self {
+            client: client.into(),
+        }
     }
 
     pub async fn succeed(&self, token: &str) -> Result<(), SdkError<SendTaskSuccessError>> {
         self.client
+            .get()
             .send_task_success()
             .task_token(token)
             .output("{}")
@@ -103,6 +111,7 @@ impl SfnTasks {
     /// Reports a failed step. The cause is a short description, never user data.
     pub async fn fail(&self, token: &str, cause: &str) -> Result<(), StoreError> {
         self.client
+            .get()
             .send_task_failure()
             .task_token(token)
             .error(Self::STEP_FAILED)

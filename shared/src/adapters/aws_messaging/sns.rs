@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use super::LazyClient;
 use crate::domain::Event;
 use crate::ports::{EventPublisher, StoreError};
 
@@ -8,14 +9,17 @@ use crate::ports::{EventPublisher, StoreError};
 /// message attribute, so subscribers can filter without parsing.
 #[derive(Clone)]
 pub struct SnsEventPublisher {
-    client: aws_sdk_sns::Client,
+    client: LazyClient<aws_sdk_sns::Client>,
     topic_arn: String,
 }
 
 impl SnsEventPublisher {
-    pub fn new(client: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<LazyClient<aws_sdk_sns::Client>>,
+        topic_arn: impl Into<String>,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             topic_arn: topic_arn.into(),
         }
     }
@@ -32,6 +36,7 @@ impl EventPublisher for SnsEventPublisher {
             .build()
             .map_err(|e| StoreError::new("build event attribute", e))?;
         self.client
+            .get()
             .publish()
             .topic_arn(&self.topic_arn)
             .message(message)

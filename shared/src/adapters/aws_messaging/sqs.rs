@@ -1,18 +1,22 @@
 use async_trait::async_trait;
 
+use super::LazyClient;
 use crate::ports::{JobMessage, JobQueue, StoreError};
 
 /// The job queue: one message per job, the worker function consumes it.
 #[derive(Clone)]
 pub struct SqsJobQueue {
-    client: aws_sdk_sqs::Client,
+    client: LazyClient<aws_sdk_sqs::Client>,
     queue_url: String,
 }
 
 impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<LazyClient<aws_sdk_sqs::Client>>,
+        queue_url: impl Into<String>,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             queue_url: queue_url.into(),
         }
     }
@@ -24,6 +28,7 @@ impl JobQueue for SqsJobQueue {
         let body =
             serde_json::to_string(message).map_err(|e| StoreError::new("encode job message", e))?;
         self.client
+            .get()
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)

@@ -26,7 +26,7 @@ pub use config::LambdaConfig;
 
 use std::sync::Arc;
 
-use crate::adapters::aws_messaging::{SfnDeletionWorkflow, SqsJobQueue};
+use crate::adapters::aws_messaging::{LazyClient, SfnDeletionWorkflow, SqsJobQueue};
 use crate::adapters::dynamodb::DynamoStore;
 use crate::api::{self, HttpLimits, Part};
 use crate::hosts::{account_part, auth_part, discovery_part, jobs_part, sessions_part};
@@ -183,7 +183,7 @@ async fn build_jobs(
 ) -> Result<Router, LambdaError> {
     let keys = public_keys(config)?;
     let queue_url = required(&config.jobs_queue_url, "SKIFF_JOBS_QUEUE_URL")?;
-    let queue = SqsJobQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url);
+    let queue = SqsJobQueue::new(lazy(sdk, aws_sdk_sqs::Client::new), queue_url);
     let stores = stores(config, sdk).await;
     let part = jobs_part(
         &stores,
@@ -204,7 +204,7 @@ async fn build_account(
         &config.deletion_state_machine_arn,
         "SKIFF_DELETION_STATE_MACHINE_ARN",
     )?;
-    let workflow = SfnDeletionWorkflow::new(aws_sdk_sfn::Client::new(sdk), arn);
+    let workflow = SfnDeletionWorkflow::new(lazy(sdk, aws_sdk_sfn::Client::new), arn);
     let stores = stores(config, sdk).await;
     let part = account_part(
         &stores,
@@ -235,6 +235,16 @@ pub(super) async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) ->
         warm_up(&store).await;
     }
     Stores::from_one(store)
+}
+
+/// A client of a service that not every request uses, made at its first use (see
+/// `LazyClient` for what that saves a cold start).
+pub(super) fn lazy<C: 'static>(
+    sdk: &aws_types::SdkConfig,
+    make: fn(&aws_types::SdkConfig) -> C,
+) -> LazyClient<C> {
+    let sdk = sdk.clone();
+    LazyClient::new(move || make(&sdk))
 }
 
 fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 
-use super::{Function, LambdaConfig, LambdaError, init, missing, runtime, stores};
+use super::{Function, LambdaConfig, LambdaError, init, lazy, missing, runtime, stores};
 use crate::adapters::aws_messaging::{SfnTasks, SnsEventPublisher};
 use crate::batch::{BatchProcessor, Record};
 use crate::domain::Event;
@@ -56,7 +56,7 @@ fn events(
         .as_deref()
         .ok_or_else(|| missing("SKIFF_EVENTS_TOPIC_ARN"))?;
     Ok(Arc::new(SnsEventPublisher::new(
-        aws_sdk_sns::Client::new(sdk),
+        lazy(sdk, aws_sdk_sns::Client::new),
         arn,
     )))
 }
@@ -115,7 +115,7 @@ pub fn run_notifier() -> Result<(), lambda_runtime::Error> {
 pub fn run_workflow() -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(consume(Function::Workflow, async |config, sdk| {
         let steps = deletion_steps(&stores(config, sdk).await, events(config, sdk)?);
-        let tasks = SfnTasks::new(aws_sdk_sfn::Client::new(sdk));
+        let tasks = SfnTasks::new(lazy(sdk, aws_sdk_sfn::Client::new));
         Ok(move |message: StepMessage| {
             let (steps, tasks) = (steps.clone(), tasks.clone());
             async move { run_step(&steps, &tasks, message).await }
