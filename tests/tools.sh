@@ -3,6 +3,7 @@
 # starts peers on free loopback ports. Nothing here downloads from anywhere else.
 
 MOTO_VERSION="5.2.5"
+WAITRESS_VERSION="3.0.2"
 CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
 CARGO_LAMBDA_VERSION="1.9.2"
@@ -41,7 +42,8 @@ pinned() { # a python check that each NAME==VERSION is installed
 
 ensure_moto() {
   moto_venv="$tools_dir/venv"
-  ensure_venv "$moto_venv" "$(pinned "moto==$MOTO_VERSION") import flask" "moto[server]==$MOTO_VERSION"
+  ensure_venv "$moto_venv" "$(pinned "moto==$MOTO_VERSION" "waitress==$WAITRESS_VERSION") import flask" \
+    "moto[server]==$MOTO_VERSION" "waitress==$WAITRESS_VERSION"
 }
 
 ensure_infra_tools() {

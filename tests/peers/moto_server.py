@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server with every request serialised.
+"""moto's server with every request serialised, on keep-alive connections.
 
 Usage: moto_server.py HOST PORT
 
@@ -8,18 +8,20 @@ calls on one item it was seen to cancel a transaction with "RuntimeError: dictio
 changed size during iteration", which no real DynamoDB does. The real services are
 linearisable per item, and the concurrency tests depend on exactly that, so one lock
 around each request makes moto behave like the service it stands in for. Accepting
-stays threaded, so a slow client never blocks the others.
+stays concurrent, so a slow client never blocks the others.
+
+The server is waitress rather than moto's own (werkzeug's development server), which
+answers every request with "Connection: close". AWS endpoints keep connections open
+and every SDK pools them, so with werkzeug each call paid a TCP connection that it
+never pays on AWS: the SQS batch benchmark counted those connects as client CPU
+time, on both sides.
 """
 
 import sys
 import threading
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress import serve
 
 
 def serialised(app):
@@ -36,7 +38,9 @@ def serialised(app):
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, serialised(app), threaded=True, request_handler=MotoRequestHandler)
+    # threads: requests being read or answered at once (the lock runs one at a time);
+    # channel_timeout: idle keep-alive connections outlive the SDKs' 90 s pool timeout.
+    serve(serialised(app), host=host, port=port, threads=8, channel_timeout=300, _quiet=True)
 
 
 if __name__ == "__main__":

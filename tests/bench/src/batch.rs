@@ -3,13 +3,13 @@
 //! BatchProcessor under awslambdaric), against the same moto. Each side gets its
 //! own fresh jobs, created through the jobs function as a client would. What is
 //! compared is CPU time per batch, which leaves out the time both sides spend
-//! waiting for their backend round trips.
+//! waiting for their backend round trips; the two take turns batch by batch.
 
 use serde_json::{Value, json};
 
 use crate::config::BenchConfig;
 use crate::events::{Fixtures, body_of};
-use crate::measure::{self, BenchError, Cpu, Request};
+use crate::measure::{self, BenchError, Cpu, Request, Side};
 use crate::scenarios::{fixture, sqs_event};
 use crate::subject::Subject;
 
@@ -114,7 +114,22 @@ pub async fn run(
     let per_side = (batches + 1) * JOBS_PER_BATCH;
     let rust_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
     let python_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
-    let rust = measure::cpu(&worker, &batches_of(rust_jobs), all_handled).await?;
-    let python = measure::cpu(python_worker, &batches_of(python_jobs), all_handled).await?;
-    Ok(BatchFigures { rust, python })
+    let (rust_batches, python_batches) = (batches_of(rust_jobs), batches_of(python_jobs));
+    let sides = [
+        Side {
+            subject: &worker,
+            requests: &rust_batches,
+        },
+        Side {
+            subject: python_worker,
+            requests: &python_batches,
+        },
+    ];
+    let mut figures = measure::cpu_interleaved(&sides, all_handled)
+        .await?
+        .into_iter();
+    match (figures.next(), figures.next()) {
+        (Some(rust), Some(python)) => Ok(BatchFigures { rust, python }),
+        _ => Err("the interleaved measurement lost a side".into()),
+    }
 }

@@ -175,33 +175,71 @@ pub struct Cpu {
     pub peak_rss_kib: u64,
 }
 
-/// Runs `requests` in order in one environment. The first warms it (unmeasured);
-/// the others are measured. `check` inspects every answer, so a failed batch is
-/// never counted.
-pub async fn cpu(
-    subject: &Subject,
-    requests: &[Request],
+/// One side of a CPU comparison: a subject and its requests, the first of which
+/// warms its environment (unmeasured).
+pub struct Side<'a> {
+    pub subject: &'a Subject,
+    pub requests: &'a [Request],
+}
+
+struct Running<'a> {
+    side: &'a Side<'a>,
+    api: RuntimeApi,
+    environment: Environment,
+    before: Duration,
+    wall: Vec<Duration>,
+}
+
+/// Runs the sides' requests interleaved, each side in its own environment: the
+/// first request of every side, then the second of every side, and so on. A side
+/// waiting for its turn is blocked on the Runtime API and uses no CPU, while a
+/// shared machine's load drifts over the run for every side alike, not for
+/// whichever side happened to run second. `check` inspects every answer, so a
+/// failed invocation is never counted.
+pub async fn cpu_interleaved(
+    sides: &[Side<'_>],
     check: impl Fn(&Value) -> Result<(), String>,
-) -> Result<Cpu, BenchError> {
-    let (first, measured) = requests
-        .split_first()
-        .ok_or("a CPU measurement needs a warm-up request and measured ones")?;
-    let api = RuntimeApi::start().await?;
-    let environment = Environment(subject.spawn(api.address)?);
-    check(&call(&api, first, 0).await?)?;
-    let before = cpu_time(&environment.0).ok_or("cannot read the process's CPU time")?;
-    let mut wall = Vec::with_capacity(measured.len());
-    for (i, request) in measured.iter().enumerate() {
-        let started = Instant::now();
-        let answer = call(&api, request, i).await?;
-        wall.push(started.elapsed());
-        check(&answer).map_err(|e| format!("{}: {e}", request.label))?;
+) -> Result<Vec<Cpu>, BenchError> {
+    let mut running = Vec::with_capacity(sides.len());
+    for side in sides {
+        let first = side
+            .requests
+            .first()
+            .ok_or("a CPU measurement needs a warm-up request and measured ones")?;
+        let api = RuntimeApi::start().await?;
+        let environment = Environment(side.subject.spawn(api.address)?);
+        check(&call(&api, first, 0).await?)?;
+        let before = cpu_time(&environment.0).ok_or("cannot read the process's CPU time")?;
+        running.push(Running {
+            side,
+            api,
+            environment,
+            before,
+            wall: Vec::with_capacity(side.requests.len()),
+        });
     }
-    let after = cpu_time(&environment.0).ok_or("cannot read the process's CPU time")?;
-    Ok(Cpu {
-        invocations: measured.len(),
-        cpu: after.saturating_sub(before),
-        wall,
-        peak_rss_kib: peak_rss_kib(&environment.0).unwrap_or(0),
-    })
+    let rounds = sides.iter().map(|s| s.requests.len()).max().unwrap_or(0);
+    for i in 1..rounds {
+        for run in &mut running {
+            let Some(request) = run.side.requests.get(i) else {
+                continue;
+            };
+            let started = Instant::now();
+            let answer = call(&run.api, request, i).await?;
+            run.wall.push(started.elapsed());
+            check(&answer).map_err(|e| format!("{}: {e}", request.label))?;
+        }
+    }
+    running
+        .into_iter()
+        .map(|run| {
+            let after = cpu_time(&run.environment.0).ok_or("cannot read the process's CPU time")?;
+            Ok(Cpu {
+                invocations: run.wall.len(),
+                cpu: after.saturating_sub(run.before),
+                peak_rss_kib: peak_rss_kib(&run.environment.0).unwrap_or(0),
+                wall: run.wall,
+            })
+        })
+        .collect()
 }

@@ -42,12 +42,15 @@ fn write_batch(out: &mut String, batch: &BatchFigures) -> Result<(), BenchError>
          Python peer (`tests/bench/peer/job_worker.py`: the same steps per job with \
          Powertools' `BatchProcessor` under `awslambdaric`) each handle {} batches of \
          {JOBS_PER_BATCH} fresh queued echo jobs (made through the jobs function), \
-         after one unmeasured batch, in one warm environment, against the same moto. \
-         Per job both read it, move it to running and to succeeded (conditional \
+         after one unmeasured batch, in one warm environment each, against the same \
+         moto. The two take turns, batch by batch, so a change in the machine's load \
+         during the run falls on both. Per job both read it, move it to running and to succeeded (conditional \
          writes) and publish its event to SNS: four round trips. CPU time is the \
          process's user + system time over the measured batches, all threads: the \
          work each side does itself, without the time it waits for moto (USER_HZ \
-         resolution, 10 ms over the whole run). Wall time includes the round trips.\n",
+         resolution, 10 ms over the whole run). moto keeps connections open, as AWS does \
+         (tests/peers/moto_server.py), so no side pays a TCP connection per call. Wall \
+         time includes the round trips.\n",
         batch.rust.invocations
     )?;
     writeln!(
