@@ -19,7 +19,6 @@ use crate::error::Error;
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
-    params: Params,
     memory: Arc<Argon2Memory>,
 }
 
@@ -40,9 +39,8 @@ impl PasswordHasher {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
         Ok(Self {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
             memory: Arc::new(Argon2Memory::new(params.block_count())),
-            params,
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
         })
     }
 
@@ -55,21 +53,34 @@ impl PasswordHasher {
     /// What `argon2::PasswordHasher::hash_password` returns, computed in pooled
     /// memory.
     fn hash_with_salt(&self, password: &[u8], salt: Salt<'_>) -> password_hash::Result<String> {
-        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
-        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        self.memory.with(|blocks| {
-            self.argon2
-                .hash_password_into_with_memory(password, salt_bytes, &mut output, blocks)
-        })?;
+        let output = self.compute(&self.argon2, password, salt, Params::DEFAULT_OUTPUT_LEN)?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params)?,
+            params: ParamsString::try_from(self.argon2.params())?,
             salt: Some(salt),
-            hash: Some(Output::new(&output)?),
+            hash: Some(output),
         };
         Ok(phc.to_string())
+    }
+
+    /// `argon2`'s hash of `password` with `salt`, `len` bytes long, in a pooled
+    /// buffer (`argon2`'s block count must fit in one: see `Argon2Memory::fits`).
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: Salt<'_>,
+        len: usize,
+    ) -> password_hash::Result<Output> {
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        Output::init_with(len, |output| {
+            self.memory.with(|blocks| {
+                argon2.hash_password_into_with_memory(password, salt_bytes, output, blocks)
+            })?;
+            Ok(())
+        })
     }
 
     /// Verifies `candidate` against `stored`, or against the dummy hash when there is
@@ -104,25 +115,13 @@ impl PasswordHasher {
             .transpose()?
             .unwrap_or_default();
         let params = Params::try_from(stored)?;
-        if !self.memory.fits(params.block_count()) {
-            return Ok(Argon2::new(algorithm, version, params)
-                .verify_password(candidate, stored)
-                .is_ok());
-        }
+        let fits = self.memory.fits(params.block_count());
         let argon2 = Argon2::new(algorithm, version, params);
-        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
-        let mut output = [0u8; Output::MAX_LENGTH];
-        let output = output
-            .get_mut(..expected.len())
-            .ok_or(password_hash::Error::OutputSize {
-                provided: std::cmp::Ordering::Greater,
-                expected: Output::MAX_LENGTH,
-            })?;
-        self.memory.with(|blocks| {
-            argon2.hash_password_into_with_memory(candidate, salt_bytes, output, blocks)
-        })?;
-        Ok(Output::new(output)? == expected)
+        if !fits {
+            return Ok(argon2.verify_password(candidate, stored).is_ok());
+        }
+        // `Output`'s `==` compares in constant time.
+        Ok(self.compute(&argon2, candidate, salt, expected.len())? == expected)
     }
 }
 

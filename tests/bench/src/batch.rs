@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::config::BenchConfig;
 use crate::events::{Fixtures, body_of};
 use crate::measure::{self, BenchError, Cpu, Request, Side};
-use crate::scenarios::{fixture, sqs_event};
+use crate::scenarios::{BenchUser, new_user, sqs_event};
 use crate::subject::Subject;
 
 pub const JOBS_PER_BATCH: usize = 10;
@@ -35,34 +35,11 @@ async fn queued_jobs(
     jobs: &Subject,
     count: usize,
 ) -> Result<Vec<String>, BenchError> {
-    let email = format!("bench-batch-{}@example.com", uuid::Uuid::new_v4().simple());
-    let setup = [
-        fixture(
-            fixtures,
-            "register",
-            "apigw/login/register.json",
-            vec![("email", email.clone())],
-            201,
-        )?,
-        fixture(
-            fixtures,
-            "login",
-            "apigw/login/login.json",
-            vec![("email", email.clone())],
-            200,
-        )?,
-    ];
-    let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
-    let user_id = answers
-        .first()
-        .and_then(body_of)
-        .and_then(|b| b["user_id"].as_str().map(str::to_owned))
-        .ok_or("register returned no user_id")?;
-    let access_token = answers
-        .get(1)
-        .and_then(body_of)
-        .and_then(|b| b["access_token"].as_str().map(str::to_owned))
-        .ok_or("login returned no access_token")?;
+    let BenchUser {
+        email,
+        user_id,
+        access_token,
+    } = new_user(fixtures, login, "bench-batch").await?;
     let submit = fixtures.load(
         "apigw/jobs/submit-echo.json",
         &[

@@ -77,6 +77,50 @@ pub(crate) fn fixture(
     })
 }
 
+/// A user registered and logged in through the login function.
+pub(crate) struct BenchUser {
+    pub email: String,
+    pub user_id: String,
+    pub access_token: String,
+}
+
+/// Registers and logs in a new user whose email starts with `prefix`.
+pub(crate) async fn new_user(
+    fixtures: &Fixtures,
+    login: &Subject,
+    prefix: &str,
+) -> Result<BenchUser, BenchError> {
+    let email = format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple());
+    let setup = [
+        fixture(
+            fixtures,
+            "register",
+            "apigw/login/register.json",
+            vec![("email", email.clone())],
+            201,
+        )?,
+        fixture(
+            fixtures,
+            "login",
+            "apigw/login/login.json",
+            vec![("email", email.clone())],
+            200,
+        )?,
+    ];
+    let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
+    let field = |i: usize, name: &str| {
+        answers
+            .get(i)
+            .and_then(body_of)
+            .and_then(|body| body[name].as_str().map(str::to_owned))
+    };
+    Ok(BenchUser {
+        user_id: field(0, "user_id").ok_or("register returned no user_id")?,
+        access_token: field(1, "access_token").ok_or("login returned no access_token")?,
+        email,
+    })
+}
+
 /// Argon2id as login runs it, in this process: the cost login cannot avoid.
 fn raw_argon2_verify() -> Result<Vec<Duration>, BenchError> {
     let hasher = PasswordHasher::new()?;
@@ -309,29 +353,7 @@ async fn issue_four_functions(
 ) -> Result<MoreFigures, BenchError> {
     // A user of their own: the login benchmark's user owns thousands of session
     // items by now, and moto scans a whole partition for every query.
-    let email = format!("bench-jobs-{}@example.com", uuid::Uuid::new_v4().simple());
-    let setup = [
-        fixture(
-            fixtures,
-            "register",
-            "apigw/login/register.json",
-            vec![("email", email.clone())],
-            201,
-        )?,
-        fixture(
-            fixtures,
-            "login",
-            "apigw/login/login.json",
-            vec![("email", email)],
-            200,
-        )?,
-    ];
-    let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
-    let access_token = answers
-        .get(1)
-        .and_then(body_of)
-        .and_then(|tokens| tokens["access_token"].as_str().map(str::to_owned))
-        .ok_or("the login for the jobs benchmark returned no access_token")?;
+    let access_token = new_user(fixtures, login, "bench-jobs").await?.access_token;
     let token = || vec![("access_token", access_token.clone())];
     let refused = || vec![("access_token", "not-a-token".to_owned())];
     let user = uuid::Uuid::new_v4().to_string();
