@@ -77,6 +77,26 @@ pub(crate) fn fixture(
     })
 }
 
+/// Registering `email` (201), then logging it in (200).
+fn register_and_login(fixtures: &Fixtures, email: &str) -> Result<[Request; 2], String> {
+    Ok([
+        fixture(
+            fixtures,
+            "register",
+            "apigw/login/register.json",
+            vec![("email", email.to_owned())],
+            201,
+        )?,
+        fixture(
+            fixtures,
+            "login",
+            "apigw/login/login.json",
+            vec![("email", email.to_owned())],
+            200,
+        )?,
+    ])
+}
+
 /// A user registered and logged in through the login function.
 pub(crate) struct BenchUser {
     pub email: String,
@@ -91,22 +111,7 @@ pub(crate) async fn new_user(
     prefix: &str,
 ) -> Result<BenchUser, BenchError> {
     let email = format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let setup = [
-        fixture(
-            fixtures,
-            "register",
-            "apigw/login/register.json",
-            vec![("email", email.clone())],
-            201,
-        )?,
-        fixture(
-            fixtures,
-            "login",
-            "apigw/login/login.json",
-            vec![("email", email.clone())],
-            200,
-        )?,
-    ];
+    let setup = register_and_login(fixtures, &email)?;
     let (_, answers) = measure::warm(login, &setup, &[], 0).await?;
     let field = |i: usize, name: &str| {
         answers
@@ -171,22 +176,7 @@ pub async fn run() -> Result<PathBuf, BenchError> {
 
     eprintln!("login, warm: register and log in once, then {n} × jwks and {n} × login");
     let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
-    let setup = [
-        fixture(
-            &fixtures,
-            "register",
-            "apigw/login/register.json",
-            vec![("email", email.clone())],
-            201,
-        )?,
-        fixture(
-            &fixtures,
-            "login",
-            "apigw/login/login.json",
-            vec![("email", email.clone())],
-            200,
-        )?,
-    ];
+    let setup = register_and_login(&fixtures, &email)?;
     let login_routes = [
         fixture(
             &fixtures,
