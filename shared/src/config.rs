@@ -4,8 +4,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::auth::AuthSettings;
-use crate::domain::{LockoutPolicy, SessionPolicy};
+use crate::auth::{AuthSettings, HashingLimits};
+use crate::domain::{LoginThrottlePolicy, SessionPolicy, ThrottleLimit};
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {name}={value:?} is invalid: {reason}")]
@@ -82,6 +82,23 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A number that must be at least `min`.
+    pub fn at_least<T>(&self, name: &'static str, default: T, min: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parse_or(name, default)?;
+        if value < min {
+            return Err(ConfigError {
+                name,
+                value: value.to_string(),
+                reason: format!("must be at least {min}"),
+            });
+        }
+        Ok(value)
+    }
+
     /// A human duration such as `15m`, `24h`, `30days` or `2s`; must be positive.
     pub fn duration_or(
         &self,
@@ -139,14 +156,16 @@ pub fn auth_settings<F: Fn(&str) -> Option<String>>(
             reason: "must be an http(s) URL".into(),
         });
     }
-    let max_failures: u32 = env.parse_or("SKIFF_LOCKOUT_MAX_FAILURES", 5)?;
-    if max_failures == 0 {
-        return Err(ConfigError {
-            name: "SKIFF_LOCKOUT_MAX_FAILURES",
-            value: "0".into(),
-            reason: "must be at least 1".into(),
-        });
-    }
+    let window = env.duration_or("SKIFF_LOCKOUT_WINDOW", Duration::from_secs(15 * 60))?;
+    let lock_for = env.duration_or("SKIFF_LOCKOUT_DURATION", Duration::from_secs(15 * 60))?;
+    let limit = |name: &'static str, default: u32| -> Result<ThrottleLimit, ConfigError> {
+        Ok(ThrottleLimit {
+            max_failures: env.at_least(name, default, 1)?,
+            window,
+            lock_for,
+        })
+    };
+    let hashing_default = HashingLimits::default_for_this_machine();
     Ok(AuthSettings {
         issuer,
         audience: env
@@ -162,10 +181,16 @@ pub fn auth_settings<F: Fn(&str) -> Option<String>>(
                 Duration::from_secs(30 * 24 * 3600),
             )?,
         },
-        lockout: LockoutPolicy {
-            max_failures,
-            window: env.duration_or("SKIFF_LOCKOUT_WINDOW", Duration::from_secs(15 * 60))?,
-            duration: env.duration_or("SKIFF_LOCKOUT_DURATION", Duration::from_secs(15 * 60))?,
+        throttles: LoginThrottlePolicy {
+            client_account: limit("SKIFF_LOCKOUT_MAX_FAILURES", 5)?,
+            client: limit("SKIFF_LOCKOUT_CLIENT_MAX_FAILURES", 100)?,
+            account: limit("SKIFF_LOCKOUT_ACCOUNT_MAX_FAILURES", 100)?,
+            in_flight_timeout: Duration::from_secs(30),
+        },
+        hashing: HashingLimits {
+            concurrency: env.at_least("SKIFF_HASH_CONCURRENCY", hashing_default.concurrency, 1)?,
+            queue_timeout: env
+                .duration_or("SKIFF_HASH_QUEUE_TIMEOUT", hashing_default.queue_timeout)?,
         },
     })
 }
@@ -225,8 +250,14 @@ mod tests {
             settings.session.absolute_lifetime,
             Duration::from_secs(30 * 86_400)
         );
-        assert_eq!(settings.lockout.max_failures, 5);
-        assert_eq!(settings.lockout.window, Duration::from_secs(900));
+        let throttles = settings.throttles;
+        assert_eq!(throttles.client_account.max_failures, 5);
+        assert_eq!(throttles.client.max_failures, 100);
+        assert_eq!(throttles.account.max_failures, 100);
+        assert_eq!(throttles.client_account.window, Duration::from_secs(900));
+        assert_eq!(throttles.account.lock_for, Duration::from_secs(900));
+        assert_eq!(settings.hashing.queue_timeout, Duration::from_secs(2));
+        assert!(settings.hashing.concurrency >= 1);
     }
 
     #[test]
@@ -242,7 +273,7 @@ mod tests {
         .unwrap();
         assert_eq!(settings.issuer, "https://auth.example.com");
         assert_eq!(settings.session.idle_timeout, Duration::from_secs(2));
-        assert_eq!(settings.lockout.max_failures, 3);
+        assert_eq!(settings.throttles.client_account.max_failures, 3);
     }
 
     #[test]
@@ -267,6 +298,14 @@ mod tests {
         let err =
             auth_settings(&env(&[("SKIFF_LOCKOUT_MAX_FAILURES", "-1")]), "http://x").unwrap_err();
         assert_eq!(err.name, "SKIFF_LOCKOUT_MAX_FAILURES");
+        let err = auth_settings(&env(&[("SKIFF_HASH_CONCURRENCY", "0")]), "http://x").unwrap_err();
+        assert_eq!(err.name, "SKIFF_HASH_CONCURRENCY");
+        let err = auth_settings(
+            &env(&[("SKIFF_LOCKOUT_CLIENT_MAX_FAILURES", "0")]),
+            "http://x",
+        )
+        .unwrap_err();
+        assert_eq!(err.name, "SKIFF_LOCKOUT_CLIENT_MAX_FAILURES");
         let err =
             auth_settings(&env(&[("SKIFF_SESSION_IDLE_TIMEOUT", "0s")]), "http://x").unwrap_err();
         assert_eq!(err.name, "SKIFF_SESSION_IDLE_TIMEOUT");

@@ -43,6 +43,10 @@ pub enum Error {
     /// Too many concurrent writers on one record; the caller may retry at once.
     #[error("the resource is being changed by other requests; retry")]
     Contention,
+    /// More work than this process takes on at once (password hashing); the
+    /// caller may retry after `retry_after`.
+    #[error("the service is busy; retry shortly")]
+    Overloaded { retry_after: Duration },
     #[error("a backend is unavailable")]
     Unavailable(#[from] StoreError),
     /// A bug or a broken invariant; the message is logged, never sent.

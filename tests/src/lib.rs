@@ -11,7 +11,7 @@ mod tokens;
 pub use azure_local::AzureNames;
 pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
-pub use tokens::{TestKey, b64url, claims_for, sign_with};
+pub use tokens::{TestKey, b64url, claims_for, sign_typed, sign_with};
 
 /// A password that satisfies the contract's rules.
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -6,7 +6,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use skiff_contract_tests::{
-    Account, TestHost, TestKey, assert_unauthorized, b64url, claims_for, shared_key, sign_with,
+    Account, TestHost, TestKey, assert_unauthorized, b64url, claims_for, shared_key, sign_typed,
+    sign_with,
 };
 
 async fn jwks(host: &TestHost) -> JwkSet {
@@ -63,6 +64,11 @@ async fn a_standard_jwt_library_verifies_tokens_from_the_jwks_alone() {
 
     let header = jsonwebtoken::decode_header(&account.access_token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(
+        header.typ.as_deref(),
+        Some("at+jwt"),
+        "RFC 9068 access token type"
+    );
     let kid = header.kid.expect("tokens carry a kid");
     let jwk = set.find(&kid).expect("the token's kid is published");
     let mut validation = Validation::new(Algorithm::RS256);
@@ -178,6 +184,10 @@ async fn forged_and_defective_tokens_are_refused() {
             "session of another user",
             with("sub", json!(uuid::Uuid::new_v4().to_string())),
         ),
+        // Signed by the host's own key with the right claims, but not typed as an
+        // access token: an ID token (or any other JWT) must never pass for one.
+        ("typ JWT", sign_typed(host.key, &kid, Some("JWT"), &claims)),
+        ("no typ", sign_typed(host.key, &kid, None, &claims)),
         ("not a JWT", "garbage".into()),
         ("truncated", control[..control.len() - 10].to_owned()),
     ];

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::AccountApi;
-use super::extract::{Caller, JsonObject};
+use super::extract::{Caller, Client, JsonObject};
 use crate::error::Error;
 
 #[derive(Deserialize)]
@@ -14,10 +14,21 @@ pub(super) struct Confirm {
     code: String,
 }
 
+/// The password again: a stolen access token alone must not erase an account.
+#[derive(Deserialize)]
+pub(super) struct Reauthenticate {
+    password: String,
+}
+
 pub(super) async fn request_deletion(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
+    Client(client): Client,
+    JsonObject(reauth): JsonObject<Reauthenticate>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
+    api.credentials
+        .by_id(caller.user_id, reauth.password, client)
+        .await?;
     let body = api.deletions.request(caller.user_id).await?;
     Ok((StatusCode::ACCEPTED, Json(body)))
 }

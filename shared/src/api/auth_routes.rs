@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AuthApi;
-use super::extract::{Caller, JsonObject};
+use super::extract::{Caller, Client, JsonObject};
 use crate::auth::IssuedTokens;
 use crate::domain::{Email, Password, SessionId, UserId};
 use crate::error::Error;
@@ -23,19 +23,21 @@ struct Registered {
 
 pub(super) async fn register(
     State(state): State<AuthApi>,
+    Client(client): Client,
     JsonObject(body): JsonObject<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
     let email = Email::parse(&body.email).map_err(Error::invalid)?;
     let password = Password::parse(body.password).map_err(Error::invalid)?;
-    let user_id = state.auth.register(email, password).await?;
+    let user_id = state.auth.register(email, password, client).await?;
     Ok((StatusCode::CREATED, Json(Registered { user_id })))
 }
 
 pub(super) async fn login(
     State(state): State<AuthApi>,
+    Client(client): Client,
     JsonObject(body): JsonObject<Credentials>,
 ) -> Result<Response, Error> {
-    let tokens = state.auth.login(&body.email, body.password).await?;
+    let tokens = state.auth.login(&body.email, body.password, client).await?;
     Ok(token_response(tokens))
 }
 

@@ -1,30 +1,120 @@
 //! Extractors that turn raw requests into parsed input or a problem+json error,
 //! so no handler ever sees a malformed request.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::{Authenticated, Authenticator};
-use crate::domain::Version;
+use crate::domain::{ClientAddress, Version};
 use crate::error::Error;
 use crate::sessions::Precondition;
 
-/// Any JSON body. Syntax errors → 400, wrong content type → 415, over the host's
-/// body limit → 413.
+/// Nesting deeper than this is refused on every body: whatever a host accepts it
+/// must be able to read back, and the stores wrap documents in a few levels of
+/// their own (serde_json stops at 128).
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Any JSON body. Syntax errors (including bytes that are not UTF-8), nesting
+/// deeper than [`MAX_JSON_DEPTH`] and an empty body → 400, a non-JSON content type
+/// → 415, over the host's body limit → 413.
 pub(super) struct JsonValue(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<Value>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let json_type = is_json_content_type(req.headers());
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        // `Bytes` honours the router's `DefaultBodyLimit`.
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge("the request body is too large".into())
+            } else {
+                Error::invalid("the request body could not be read")
+            }
+        })?;
+        if bytes.is_empty() && !json_type {
+            return Err(Error::invalid("a JSON request body is required"));
         }
+        if !json_type {
+            return Err(Error::UnsupportedMediaType(if has_type {
+                "the request body must be JSON (Content-Type: application/json)".into()
+            } else {
+                "the request has no Content-Type; send application/json".into()
+            }));
+        }
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Parses a JSON document and refuses nesting deeper than [`MAX_JSON_DEPTH`].
+pub fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(format!("the request body is not valid JSON: {e}")))?;
+    if depth(&value) > MAX_JSON_DEPTH {
+        return Err(Error::invalid(format!(
+            "the request body is nested more than {MAX_JSON_DEPTH} levels deep"
+        )));
+    }
+    Ok(value)
+}
+
+/// Levels of arrays and objects (a scalar is 0, `{}` is 1). Iterative, so a
+/// document as deep as serde_json allows cannot exhaust the stack.
+pub fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, above)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        let level = above + 1;
+        deepest = deepest.max(level);
+        stack.extend(children.map(|child| (child, level)));
+    }
+    deepest
+}
+
+/// `application/json`, or any `application/*+json` (merge patches), parameters
+/// such as `charset` allowed.
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The client's address as the host put it in the request's extensions
+/// (`ClientAddress::Unknown` where the host could not tell).
+pub(super) struct Client(pub ClientAddress);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ClientAddress>()
+                .copied()
+                .unwrap_or_default(),
+        ))
     }
 }
 
@@ -44,18 +134,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
         serde_json::from_value(value)
             .map(Self)
             .map_err(|e| Error::invalid(format!("invalid request body: {e}")))
-    }
-}
-
-fn json_rejection(rejection: JsonRejection) -> Error {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::PayloadTooLarge("the request body is too large".into())
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(
-            "the request body must be JSON (Content-Type: application/json)".into(),
-        ),
-        _ => Error::InvalidRequest(rejection.body_text()),
     }
 }
 
@@ -153,6 +231,24 @@ mod tests {
             vec![Version::new(3), Version::new(5)]
         );
         assert!(parse_etag_list("W/\"4\"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&serde_json::json!(1)), 0);
+        assert_eq!(depth(&serde_json::json!({})), 1);
+        assert_eq!(depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
+        let deep = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse_json(deep.as_bytes()).is_ok());
+        let deeper = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert!(matches!(
+            parse_json(deeper.as_bytes()),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            parse_json(b"\xff\xfe{"),
+            Err(Error::InvalidRequest(_))
+        ));
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::any::Any;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -20,13 +21,28 @@ use crate::error::Error;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The longest client `X-Request-Id` kept (API.md: 1..=128 printable ASCII).
+const MAX_REQUEST_ID_LEN: usize = 128;
+
 pub(super) fn wrap(routes: Router, limits: HttpLimits) -> Router {
     routes
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(
             ServiceBuilder::new()
+                .map_request(drop_unusable_request_id)
                 // A caller-supplied x-request-id is kept so traces join up across services.
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                // Nothing is ever to be sniffed as another type.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                // Responses hold tokens, codes and private state unless a route says
+                // otherwise (the discovery documents may be cached).
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
@@ -36,6 +52,22 @@ pub(super) fn wrap(routes: Router, limits: HttpLimits) -> Router {
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(panic_response)),
         )
+}
+
+/// A client `X-Request-Id` that is empty, longer than 128 characters or not
+/// printable ASCII is dropped, so the server makes its own: what reaches logs and
+/// downstream messages is bounded and safe to print.
+fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let usable = request.headers().get(&REQUEST_ID).is_some_and(|value| {
+        let bytes = value.as_bytes();
+        (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
+            && bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+            && request.headers().get_all(&REQUEST_ID).iter().count() == 1
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// Method, path and request id only: headers and bodies (tokens, passwords,

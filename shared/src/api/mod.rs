@@ -18,8 +18,9 @@ use axum::extract::FromRef;
 use axum::routing::{delete, get, post, put};
 
 pub use discovery_routes::Discovery;
+pub use extract::{MAX_JSON_DEPTH, depth, parse_json};
 
-use crate::auth::{AuthService, Authenticator};
+use crate::auth::{AuthService, Authenticator, CredentialCheck};
 use crate::jobs::JobService;
 use crate::notifications::NotificationService;
 use crate::sessions::SessionService;
@@ -51,6 +52,8 @@ pub struct JobsApi {
 #[derive(Clone)]
 pub struct AccountApi {
     pub deletions: DeletionService,
+    /// Deleting an account asks for the password again.
+    pub credentials: CredentialCheck,
     pub authenticator: Authenticator,
 }
 

@@ -45,7 +45,7 @@ impl IntoResponse for Error {
             Error::Unauthenticated(_) | Error::InvalidCredentials | Error::InvalidRefreshToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Error::TooManyAttempts { retry_after } => {
+            Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after } => {
                 // Round up: telling a client to come back a moment early only earns another 429.
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
@@ -125,7 +125,7 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
             "/problems/contention",
             "Too much contention",
         ),
-        Error::Unavailable(_) => (
+        Error::Unavailable(_) | Error::Overloaded { .. } => (
             S::SERVICE_UNAVAILABLE,
             "/problems/service-unavailable",
             "Service unavailable",

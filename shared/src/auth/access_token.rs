@@ -33,6 +33,18 @@ pub enum AccessTokenError {
     Expired,
     #[error("the token is invalid")]
     Invalid,
+    #[error("the token is not an access token (typ is not at+jwt)")]
+    NotAnAccessToken,
+}
+
+/// RFC 9068's media type for JWT access tokens. Required on every token presented,
+/// so an ID token or any other JWT signed by the same keys is never an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
+    })
 }
 
 /// Signs access tokens with the newest key of the ring.
@@ -73,6 +85,7 @@ impl TokenSigner {
         };
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| Error::internal(format!("sign access token: {e}")))
     }
@@ -113,6 +126,9 @@ impl TokenVerifier {
         if header.alg != Algorithm::RS256 {
             return Err(AccessTokenError::Invalid);
         }
+        if !is_access_token_type(header.typ.as_deref()) {
+            return Err(AccessTokenError::NotAnAccessToken);
+        }
         let key = header
             .kid
             .as_deref()
@@ -146,6 +162,37 @@ mod tests {
         let claims = verifier.verify(&token).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, session));
         assert_eq!(claims.exp - claims.iat, 900);
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    }
+
+    /// The same key and claims, signed as a plain JWT (an ID token, say): refused.
+    #[test]
+    fn tokens_of_another_type_are_refused() {
+        let ring = ring();
+        let signer = TokenSigner::new(&ring, "iss".into(), "aud".into(), Duration::from_secs(900));
+        let verifier = TokenVerifier::new(ring.public_keys(), "iss", "aud");
+        let now = Timestamp::now();
+        let claims = AccessClaims {
+            iss: "iss".into(),
+            aud: "aud".into(),
+            sub: UserId::new_random(),
+            sid: SessionId::new_random(),
+            iat: now.unix_seconds(),
+            exp: now.unix_seconds() + 900,
+            jti: "j".into(),
+        };
+        for typ in [None, Some("JWT"), Some("id+jwt")] {
+            let mut header = Header::new(Algorithm::RS256);
+            header.kid = Some(signer.kid.clone());
+            header.typ = typ.map(str::to_owned);
+            let token = jsonwebtoken::encode(&header, &claims, &signer.key).unwrap();
+            assert_eq!(
+                verifier.verify(&token),
+                Err(AccessTokenError::NotAnAccessToken),
+                "{typ:?}"
+            );
+        }
     }
 
     #[test]

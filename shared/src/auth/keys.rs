@@ -1,11 +1,9 @@
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use rand_core::OsRng;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPrivateKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -21,13 +19,48 @@ pub enum KeyError {
     #[error("key {index} has {bits} bits; at least {MIN_RSA_BITS} are required")]
     TooSmall { index: usize, bits: usize },
     #[error("the JWKS is not valid JSON of the form {{\"keys\": [...]}}: {0}")]
-    JwksJson(String),
+    JwksJson(JsonErrorAt),
     #[error("JWKS key {index} is not a usable RS256 signing key: {reason}")]
     BadJwk { index: usize, reason: &'static str },
     #[error("could not generate or encode an RSA key: {0}")]
     Generate(String),
     #[error("the signing keys are not one PEM or {{\"keys\": [pem, ...]}}: {0}")]
-    KeyListJson(String),
+    KeyListJson(JsonErrorAt),
+}
+
+/// Where a JSON document failed to parse, and how, without the message serde_json
+/// writes: that can quote the offending value, and in a secret the value is a key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct JsonErrorAt {
+    line: usize,
+    column: usize,
+    category: &'static str,
+}
+
+impl From<serde_json::Error> for JsonErrorAt {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        Self {
+            line: e.line(),
+            column: e.column(),
+            category: match e.classify() {
+                Category::Io => "unreadable",
+                Category::Syntax => "not JSON",
+                Category::Data => "JSON of the wrong shape",
+                Category::Eof => "cut short",
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for JsonErrorAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at line {}, column {}",
+            self.category, self.line, self.column
+        )
+    }
 }
 
 /// A secret or setting holding signing keys: one PEM, or `{"keys": [pem, …]}`
@@ -64,8 +97,7 @@ pub struct PublicKeys {
 impl PublicKeys {
     /// Parses a JWKS document (as published at `/.well-known/jwks.json`).
     pub fn from_jwks_json(json: &str) -> Result<Self, KeyError> {
-        let jwks: Jwks =
-            serde_json::from_str(json).map_err(|e| KeyError::JwksJson(e.to_string()))?;
+        let jwks: Jwks = serde_json::from_str(json).map_err(|e| KeyError::JwksJson(e.into()))?;
         let keys = jwks
             .keys
             .into_iter()
@@ -141,7 +173,7 @@ impl KeyRing {
         let trimmed = secret.trim_start();
         if trimmed.starts_with('{') {
             let list: KeyList =
-                serde_json::from_str(trimmed).map_err(|e| KeyError::KeyListJson(e.to_string()))?;
+                serde_json::from_str(trimmed).map_err(|e| KeyError::KeyListJson(e.into()))?;
             Self::from_private_pems(&list.keys)
         } else {
             Self::from_private_pems(&[secret])
@@ -157,18 +189,28 @@ impl KeyRing {
     }
 }
 
+/// jsonwebtoken reads the PEM (PKCS#8 or PKCS#1) and hands back the PKCS#1 key;
+/// aws-lc checks it is a consistent RSA key and gives its public half.
 fn parse_private(index: usize, pem: &str) -> Result<(Jwk, EncodingKey), KeyError> {
-    let private = RsaPrivateKey::from_pkcs8_pem(pem)
-        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-        .map_err(|_| KeyError::NotRsaPem { index })?;
-    let bits = private.size() * 8;
+    let encoding =
+        EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| KeyError::NotRsaPem { index })?;
+    let pair = KeyPair::from_der(encoding.as_bytes()).map_err(|rejected| {
+        if rejected.description_() == "TooSmall" {
+            KeyError::TooSmall {
+                index,
+                bits: modulus_bits(encoding.as_bytes()),
+            }
+        } else {
+            KeyError::NotRsaPem { index }
+        }
+    })?;
+    let public = pair.public_key();
+    let bits = public.modulus_len() * 8;
     if bits < MIN_RSA_BITS {
         return Err(KeyError::TooSmall { index, bits });
     }
-    let n = base64url_uint(private.n());
-    let e = base64url_uint(private.e());
-    let encoding =
-        EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| KeyError::NotRsaPem { index })?;
+    let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+    let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
     let jwk = Jwk {
         kty: "RSA".into(),
         kid: thumbprint(&n, &e),
@@ -180,8 +222,32 @@ fn parse_private(index: usize, pem: &str) -> Result<(Jwk, EncodingKey), KeyError
     Ok((jwk, encoding))
 }
 
-fn base64url_uint(value: &BigUint) -> String {
-    URL_SAFE_NO_PAD.encode(value.to_bytes_be())
+/// The size of a PKCS#1 key aws-lc refused as too small, for the error message:
+/// the length of its first INTEGER after the version (the modulus).
+fn modulus_bits(pkcs1: &[u8]) -> usize {
+    // SEQUENCE { INTEGER version, INTEGER n, ... }: skip the sequence header and
+    // the version, then read n's length. Anything unexpected reports 0 bits.
+    let read_len = |bytes: &[u8], at: usize| -> Option<(usize, usize)> {
+        let first = *bytes.get(at)?;
+        if first < 0x80 {
+            return Some((usize::from(first), at + 1));
+        }
+        let count = usize::from(first & 0x7f);
+        let mut len = 0usize;
+        for i in 0..count {
+            len = (len << 8) | usize::from(*bytes.get(at + 1 + i)?);
+        }
+        Some((len, at + 1 + count))
+    };
+    let parse = || -> Option<usize> {
+        let (_, body) = read_len(pkcs1, 1)?;
+        let (version_len, version_body) = read_len(pkcs1, body + 1)?;
+        let n_at = version_body + version_len;
+        let (n_len, n_body) = read_len(pkcs1, n_at + 1)?;
+        let n = pkcs1.get(n_body..n_body + n_len)?;
+        Some(n.iter().skip_while(|b| **b == 0).count() * 8)
+    };
+    parse().unwrap_or(0)
 }
 
 /// RFC 7638 JWK thumbprint: a `kid` derived from the key itself, so it is stable
@@ -193,16 +259,41 @@ fn thumbprint(n: &str, e: &str) -> String {
 
 /// A new 2048-bit RSA key as PKCS#8 PEM, for development set-ups that have none.
 pub fn generate_private_key_pem() -> Result<String, KeyError> {
-    let key = RsaPrivateKey::new(&mut OsRng, MIN_RSA_BITS)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    key.to_pkcs8_pem(LineEnding::LF)
-        .map(|pem| pem.to_string())
-        .map_err(|e| KeyError::Generate(e.to_string()))
+    let pair = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| KeyError::Generate("aws-lc could not generate a key".into()))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| KeyError::Generate("aws-lc could not encode the key".into()))?;
+    Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 1024-bit key made once with `openssl genpkey`: too small to accept, and
+    /// no library here generates one.
+    const SMALL_KEY: &str = include_str!("test_rsa_1024.pem");
+
+    /// A malformed secret is reported by position, never quoted: the value of a
+    /// signing-key secret is a private key.
+    #[test]
+    fn a_malformed_secret_is_never_echoed() {
+        let pem = generate_private_key_pem().unwrap();
+        let body_line = pem.lines().nth(5).unwrap().to_owned();
+        for secret in [
+            serde_json::json!({ "keys": pem }).to_string(),
+            serde_json::json!({ "keys": { "pem": pem } }).to_string(),
+            format!("{{\"keys\": [\"{}", pem.replace('\n', "\\n")),
+        ] {
+            let Err(error) = KeyRing::from_secret(&secret) else {
+                panic!("a malformed secret was accepted");
+            };
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains(&body_line), "{shown}");
+            assert!(!shown.contains("BEGIN"), "{shown}");
+        }
+    }
 
     #[test]
     fn newest_key_signs_and_all_are_published() {
@@ -239,10 +330,8 @@ mod tests {
             ]),
             Err(KeyError::NotRsaPem { index: 0 })
         ));
-        let small = RsaPrivateKey::new(&mut OsRng, 1024).unwrap();
-        let pem = small.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
         assert!(matches!(
-            KeyRing::from_private_pems(&[pem]),
+            KeyRing::from_private_pems(&[SMALL_KEY]),
             Err(KeyError::TooSmall { bits: 1024, .. })
         ));
     }
@@ -273,10 +362,9 @@ mod tests {
             PublicKeys::from_jwks_json(&json),
             Err(KeyError::BadJwk { index: 0, .. })
         ));
-        let small = RsaPrivateKey::new(&mut OsRng, 1024).unwrap();
         let json = serde_json::json!({ "keys": [{
             "kty": "RSA", "kid": "k", "use": "sig", "alg": "RS256",
-            "n": base64url_uint(small.n()), "e": "AQAB"
+            "n": URL_SAFE_NO_PAD.encode([0xab; 128]), "e": "AQAB"
         }] })
         .to_string();
         assert!(matches!(

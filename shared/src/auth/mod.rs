@@ -1,15 +1,21 @@
 //! Token-based login: Argon2id password hashes, RS256 access tokens published as a
-//! JWKS, rotating opaque refresh tokens, and account lockout.
+//! JWKS, rotating opaque refresh tokens, and client-aware login throttling.
 
 mod access_token;
 mod argon2_memory;
 mod authenticator;
+mod bounded_hasher;
+mod credentials;
 mod keys;
+mod login_throttles;
 mod password_hasher;
 mod service;
 
 pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifier};
 pub use authenticator::{Authenticated, Authenticator};
+pub use bounded_hasher::{BoundedHasher, HashingLimits, Verified};
+pub use credentials::CredentialCheck;
 pub use keys::{Jwk, Jwks, KeyError, KeyRing, PublicKeys, generate_private_key_pem};
+pub use login_throttles::{LoginThrottles, Reservation};
 pub use password_hasher::PasswordHasher;
 pub use service::{AuthService, AuthSettings, IssuedTokens};

@@ -45,9 +45,35 @@ impl PasswordHasher {
     }
 
     pub fn hash(&self, password: &Password) -> Result<String, Error> {
+        self.hash_raw(password.expose().as_bytes())
+    }
+
+    /// A hash of bytes already known to be a password (one that just verified).
+    pub(super) fn hash_raw(&self, password: &[u8]) -> Result<String, Error> {
         let salt = SaltString::generate(&mut OsRng);
-        self.hash_with_salt(password.expose().as_bytes(), salt.as_salt())
+        self.hash_with_salt(password, salt.as_salt())
             .map_err(|e| Error::internal(format!("argon2 hash: {e}")))
+    }
+
+    /// Whether `stored` is weaker than what this hasher writes today (another
+    /// algorithm or version, less memory, fewer passes or lanes, a shorter output),
+    /// so a successful login should replace it.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let current = self.argon2.params();
+        parsed.algorithm != Algorithm::Argon2id.ident()
+            || parsed.version != Some(Version::V0x13.into())
+            || params.m_cost() < current.m_cost()
+            || params.t_cost() < current.t_cost()
+            || params.p_cost() < current.p_cost()
+            || parsed
+                .hash
+                .is_none_or(|h| h.len() < Params::DEFAULT_OUTPUT_LEN)
     }
 
     /// What `argon2::PasswordHasher::hash_password` returns, computed in pooled
@@ -137,6 +163,40 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(hasher.verify("correct horse battery", Some(&phc)));
         assert!(!hasher.verify("correct horse batterz", Some(&phc)));
+    }
+
+    #[test]
+    fn only_weaker_hashes_need_a_rehash() {
+        use argon2::password_hash::PasswordHasher as _;
+        let hasher = PasswordHasher::new().unwrap();
+        let password = Password::parse("correct horse battery".to_owned()).unwrap();
+        assert!(!hasher.needs_rehash(&hasher.hash(&password).unwrap()));
+        let salt = SaltString::generate(&mut OsRng);
+        for (algorithm, m, t) in [
+            (Algorithm::Argon2id, 4_096, 2),
+            (Algorithm::Argon2id, 19_456, 1),
+            (Algorithm::Argon2i, 19_456, 2),
+        ] {
+            let phc = Argon2::new(
+                algorithm,
+                Version::V0x13,
+                Params::new(m, t, 1, None).unwrap(),
+            )
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+            assert!(hasher.needs_rehash(&phc), "{phc}");
+        }
+        // Stronger than today is left alone.
+        let strong = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(32_768, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse battery", &salt)
+        .unwrap()
+        .to_string();
+        assert!(!hasher.needs_rehash(&strong));
     }
 
     #[test]

@@ -1,15 +1,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Authenticated, PasswordHasher, TokenSigner};
+use super::bounded_hasher::HashingLimits;
+use super::credentials::CredentialCheck;
+use super::{Authenticated, TokenSigner};
 use crate::domain::{
-    Admission, Email, LockoutPolicy, Password, RefreshToken, Session, SessionId, SessionPolicy,
-    UserId,
+    ClientAddress, Email, LoginThrottlePolicy, Password, RefreshToken, Session, SessionId,
+    SessionPolicy, Settlement, ThrottleKey, UserId,
 };
 use crate::error::Error;
 use crate::ports::{
-    Clock, CreateSessionError, CreateUserError, LockoutStore, RefreshTokenRecord,
-    RefreshTokenStore, RotateOutcome, SessionStore, Stores, User, UserStore,
+    Clock, CreateSessionError, CreateUserError, RefreshTokenRecord, RefreshTokenStore,
+    RotateOutcome, SessionStore, Stores, User, UserStore,
 };
 
 /// The knobs of the auth flows, parsed from the environment by `config`.
@@ -19,7 +21,8 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl: Duration,
     pub session: SessionPolicy,
-    pub lockout: LockoutPolicy,
+    pub throttles: LoginThrottlePolicy,
+    pub hashing: HashingLimits,
 }
 
 /// What a successful login or refresh hands the client.
@@ -38,19 +41,17 @@ pub struct AuthService {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
-    lockouts: Arc<dyn LockoutStore>,
     clock: Arc<dyn Clock>,
-    hasher: PasswordHasher,
+    credentials: CredentialCheck,
     signer: TokenSigner,
     session_policy: SessionPolicy,
-    lockout_policy: LockoutPolicy,
 }
 
 impl AuthService {
     pub fn new(
         stores: Stores,
         clock: Arc<dyn Clock>,
-        hasher: PasswordHasher,
+        credentials: CredentialCheck,
         signer: TokenSigner,
         settings: &AuthSettings,
     ) -> Self {
@@ -58,18 +59,33 @@ impl AuthService {
             users: stores.users,
             sessions: stores.sessions,
             refresh_tokens: stores.refresh_tokens,
-            lockouts: stores.lockouts,
             clock,
-            hasher,
+            credentials,
             signer,
             session_policy: settings.session,
-            lockout_policy: settings.lockout,
         }
     }
 
-    pub async fn register(&self, email: Email, password: Password) -> Result<UserId, Error> {
-        let hasher = self.hasher.clone();
-        let password_hash = blocking(move || hasher.hash(&password)).await??;
+    /// A registration that finds the email taken counts as a failure of the
+    /// client's throttle: probing which emails exist is throttled like guessing.
+    pub async fn register(
+        &self,
+        email: Email,
+        password: Password,
+        client: ClientAddress,
+    ) -> Result<UserId, Error> {
+        let reservation = self
+            .credentials
+            .throttles
+            .admit(vec![ThrottleKey::for_client(client)])
+            .await?;
+        let password_hash = match self.credentials.hasher.hash(password).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                reservation.settle(Settlement::Released).await;
+                return Err(e);
+            }
+        };
         let user = User {
             id: UserId::new_random(),
             email,
@@ -78,50 +94,30 @@ impl AuthService {
             deleting: false,
         };
         match self.users.create(&user).await {
-            Ok(()) => Ok(user.id),
-            Err(CreateUserError::EmailTaken) => Err(Error::EmailTaken),
-            Err(CreateUserError::Store(e)) => Err(e.into()),
+            Ok(()) => {
+                reservation.settle(Settlement::Succeeded).await;
+                Ok(user.id)
+            }
+            Err(CreateUserError::EmailTaken) => {
+                reservation.settle(Settlement::Failed).await;
+                Err(Error::EmailTaken)
+            }
+            Err(CreateUserError::Store(e)) => {
+                reservation.settle(Settlement::Released).await;
+                Err(e.into())
+            }
         }
     }
 
-    /// Every path through here for a given outcome does the same Argon2 work, so
-    /// neither the body nor the timing tells an unknown email from a wrong password.
-    pub async fn login(&self, email: &str, password: String) -> Result<IssuedTokens, Error> {
-        // An unparseable email can't belong to an account, but it still gets a
-        // lockout key and a dummy verification like any other unknown login.
-        let parsed = Email::parse(email).ok();
-        let key = parsed
-            .as_ref()
-            .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: ClientAddress,
+    ) -> Result<IssuedTokens, Error> {
+        let user = self.credentials.by_email(email, password, client).await?;
 
-        // The attempt is counted and the account looked up at the same time: two
-        // backend round trips cost one. The password is still checked only after
-        // the attempt was admitted.
-        let admission = self
-            .lockouts
-            .admit(&key, self.clock.now(), &self.lockout_policy);
-        let lookup = async {
-            match &parsed {
-                Some(email) => self.users.find_by_email(email).await,
-                None => Ok(None),
-            }
-        };
-        let (admission, user) = tokio::try_join!(admission, lookup)?;
-        if let Admission::Locked { retry_after } = admission {
-            return Err(Error::TooManyAttempts { retry_after });
-        }
-        let hasher = self.hasher.clone();
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let verified = blocking(move || hasher.verify(&password, stored.as_deref())).await?;
-
-        // The attempt was already counted by `admit`; a failure just leaves it so.
-        // An account being deleted answers like an unknown one.
-        let Some(user) = user.filter(|u| verified && !u.deleting) else {
-            tracing::info!("login failed");
-            return Err(Error::InvalidCredentials);
-        };
-
-        // Three independent writes, sent together. If one fails the login fails;
+        // Two independent writes, sent together. If one fails the login fails;
         // a refresh token written without its session can never be used, because
         // refreshing checks the session first.
         let now = self.clock.now();
@@ -143,16 +139,12 @@ impl AuthService {
                 Err(CreateSessionError::Store(e)) => Err(e.into()),
             }
         };
-        tokio::try_join!(
-            async { self.lockouts.clear(&key).await.map_err(Error::from) },
-            create_session,
-            async {
-                self.refresh_tokens
-                    .insert(&record)
-                    .await
-                    .map_err(Error::from)
-            },
-        )?;
+        tokio::try_join!(create_session, async {
+            self.refresh_tokens
+                .insert(&record)
+                .await
+                .map_err(Error::from)
+        })?;
         tracing::info!(user_id = %user.id, session_id = %session.id, "login succeeded");
         self.issue(user.id, session.id, refresh_token)
     }
@@ -221,13 +213,4 @@ impl AuthService {
             session_id: session,
         })
     }
-}
-
-/// Runs CPU-heavy work (Argon2) off the async workers.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::internal(format!("blocking task failed: {e}")))
 }

@@ -10,9 +10,31 @@ pub struct Event {
     pub user_id: UserId,
     /// Unix milliseconds. Set from the record the event is about (a job's finish
     /// time, a deletion's creation), so a re-published event is the same event.
+    /// An RFC 3339 string is read too: that is the only time Step Functions can
+    /// put in a message it publishes itself (`$$.State.EnteredTime`).
+    #[serde(deserialize_with = "millis_or_rfc3339")]
     pub occurred_at: i64,
     #[serde(flatten)]
     pub detail: EventDetail,
+}
+
+fn millis_or_rfc3339<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Millis(i64),
+        Text(String),
+    }
+    match Either::deserialize(deserializer)? {
+        Either::Millis(ms) => Ok(ms),
+        Either::Text(text) => {
+            let parsed =
+                time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| serde::de::Error::custom(format!("occurred_at: {e}")))?;
+            i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000)
+                .map_err(|_| serde::de::Error::custom("occurred_at is out of range"))
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,6 +130,19 @@ mod tests {
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert!(serde_json::from_str::<Event>(r#"{"type":"nope"}"#).is_err());
+    }
+
+    /// What the state machine's `PublishDeleted` step sends.
+    #[test]
+    fn step_functions_times_are_read() {
+        let json = r#"{"type":"account.deleted","user_id":"6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+            "deletion_id":"7f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b","occurred_at":"2026-12-01T09:30:00.123Z"}"#;
+        let event: Event = serde_json::from_str(json).unwrap();
+        assert_eq!(event.occurred_at, 1_796_117_400_123);
+        assert!(
+            serde_json::from_str::<Event>(&json.replace("2026-12-01T09:30:00.123Z", "soon"))
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,21 +5,24 @@ mod email;
 mod event;
 mod ids;
 mod job;
-mod lockout;
 mod password;
 mod refresh_token;
 mod session;
+mod throttle;
 mod timestamp;
 
-pub use deletion::{ConfirmationCode, Deletion, DeletionStatus};
+pub use deletion::{CodeHash, ConfirmationCode, Deletion, DeletionStatus, MAX_WRONG_CODES};
 pub use email::{Email, EmailError};
 pub use event::{Event, EventDetail, Notification};
 pub use ids::{DeletionId, JobId, NotificationId, SessionId, UserId};
 pub use job::{
     AlreadyFinished, IdempotencyKey, Job, JobInput, JobInputTooLarge, JobKind, JobStatus,
 };
-pub use lockout::{Admission, LockoutPolicy, LockoutState};
 pub use password::{Password, PasswordError};
 pub use refresh_token::{RefreshToken, RefreshTokenHash};
 pub use session::{Session, SessionData, SessionDataError, SessionPolicy, Version};
+pub use throttle::{
+    Admission, ClientAddress, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleLimit,
+    ThrottleScope, ThrottleState,
+};
 pub use timestamp::Timestamp;

@@ -8,8 +8,8 @@ use axum::Router;
 
 use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
 use crate::auth::{
-    AuthService, AuthSettings, Authenticator, KeyRing, PasswordHasher, PublicKeys, TokenSigner,
-    TokenVerifier,
+    AuthService, AuthSettings, Authenticator, BoundedHasher, CredentialCheck, KeyRing,
+    LoginThrottles, PasswordHasher, PublicKeys, TokenSigner, TokenVerifier,
 };
 use crate::config::WorkSettings;
 use crate::error::Error;
@@ -35,24 +35,42 @@ fn authenticator(stores: &Stores, keys: &PublicKeys, settings: &AuthSettings) ->
     )
 }
 
-/// Register, login, refresh and logout: needs the private signing keys.
-pub fn auth_part(stores: &Stores, keys: &KeyRing, settings: &AuthSettings) -> Result<Part, Error> {
+/// Password checks through the login throttles and the hashing bound: login,
+/// registration and the re-authentication before an account deletion.
+pub fn credential_check(
+    stores: &Stores,
+    settings: &AuthSettings,
+) -> Result<CredentialCheck, Error> {
+    Ok(CredentialCheck::new(
+        stores.users.clone(),
+        BoundedHasher::new(PasswordHasher::new()?, settings.hashing),
+        LoginThrottles::new(
+            stores.throttles.clone(),
+            clock(),
+            settings.throttles,
+            settings.hashing.queue_timeout,
+        ),
+    ))
+}
+
+/// Register, login, refresh and logout: needs the private signing keys. Share
+/// `credentials` with the account part, so one hashing bound covers the process.
+pub fn auth_part(
+    stores: &Stores,
+    keys: &KeyRing,
+    settings: &AuthSettings,
+    credentials: CredentialCheck,
+) -> Part {
     let signer = TokenSigner::new(
         keys,
         settings.issuer.clone(),
         settings.audience.clone(),
         settings.access_token_ttl,
     );
-    Ok(Part::Auth(Box::new(AuthApi {
-        auth: AuthService::new(
-            stores.clone(),
-            clock(),
-            PasswordHasher::new()?,
-            signer,
-            settings,
-        ),
+    Part::Auth(Box::new(AuthApi {
+        auth: AuthService::new(stores.clone(), clock(), credentials, signer, settings),
         authenticator: authenticator(stores, keys.public_keys(), settings),
-    })))
+    }))
 }
 
 /// Session reads and writes: public keys only.
@@ -90,10 +108,13 @@ pub fn jobs_part(
     }))
 }
 
-/// Account deletion: public keys and the workflow.
+/// Account deletion: public keys, the password check, the events topic (the
+/// code goes out as an event) and the workflow.
 pub fn account_part(
     stores: &Stores,
+    events: Arc<dyn EventPublisher>,
     workflow: Arc<dyn DeletionWorkflow>,
+    credentials: CredentialCheck,
     keys: &PublicKeys,
     settings: &AuthSettings,
     work: &WorkSettings,
@@ -102,9 +123,11 @@ pub fn account_part(
         deletions: DeletionService::new(
             stores.deletions.clone(),
             workflow,
+            events,
             clock(),
             work.deletion_window,
         ),
+        credentials,
         authenticator: authenticator(stores, keys, settings),
     })
 }
@@ -158,13 +181,22 @@ pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, 
         work,
     } = backend;
     let public = keys.public_keys();
+    let credentials = credential_check(&stores, auth)?;
     let parts = [
         Part::Health,
         discovery_part(public, auth),
-        auth_part(&stores, keys, auth)?,
+        auth_part(&stores, keys, auth, credentials.clone()),
         sessions_part(&stores, public, auth),
+        account_part(
+            &stores,
+            messaging.events,
+            messaging.workflow,
+            credentials,
+            public,
+            auth,
+            work,
+        ),
         jobs_part(&stores, messaging.jobs, registry, public, auth),
-        account_part(&stores, messaging.workflow, public, auth, work),
     ];
     Ok(api::router(parts, limits))
 }

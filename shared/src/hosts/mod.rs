@@ -5,6 +5,7 @@ mod app;
 #[cfg(feature = "azure")]
 pub mod azure;
 pub mod chained;
+pub mod client_address;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "sqlite")]
@@ -13,6 +14,6 @@ pub mod local;
 mod shutdown;
 
 pub use app::{
-    Backend, account_part, auth_part, build_router, deletion_steps, discovery_part, job_worker,
-    jobs_part, notifier, sessions_part,
+    Backend, account_part, auth_part, build_router, credential_check, deletion_steps,
+    discovery_part, job_worker, jobs_part, notifier, sessions_part,
 };

@@ -75,7 +75,10 @@ impl Notifier {
                 .deletions
                 .get(user, *deletion_id)
                 .await?
-                .is_some_and(|d| d.code.matches(code) && d.expires_at.unix_millis() == *expires_at),
+                .is_some_and(|d| {
+                    d.code_hash.matches(*deletion_id, code)
+                        && d.expires_at.unix_millis() == *expires_at
+                }),
             EventDetail::AccountDeleted { .. } => false,
         })
     }

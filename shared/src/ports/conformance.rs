@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{
-    CreateUserError, LockoutStore, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
-    SessionStore, SessionWrite, User, UserStore,
+    CreateUserError, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, SessionStore,
+    SessionWrite, ThrottleStore, User, UserStore,
 };
 use crate::domain::{
-    Admission, Email, LockoutPolicy, RefreshToken, Session, SessionData, SessionId, Timestamp,
-    UserId, Version,
+    Admission, ClientAddress, Email, LoginThrottlePolicy, RefreshToken, Session, SessionData,
+    SessionId, Settlement, ThrottleKey, ThrottleLimit, Timestamp, UserId, Version,
 };
 
 fn at(millis: i64) -> Timestamp {
@@ -256,56 +256,155 @@ where
     assert_eq!(rotated, 1);
 }
 
-const LOCKOUT: LockoutPolicy = LockoutPolicy {
+const LIMIT: ThrottleLimit = ThrottleLimit {
     max_failures: 3,
     window: Duration::from_secs(60),
-    duration: Duration::from_secs(30),
+    lock_for: Duration::from_secs(30),
+};
+const THROTTLES: LoginThrottlePolicy = LoginThrottlePolicy {
+    client_account: LIMIT,
+    client: LIMIT,
+    account: LIMIT,
+    in_flight_timeout: Duration::from_secs(10),
 };
 
-pub(crate) async fn lockout_admits_up_to_the_limit_and_clear_resets(store: &impl LockoutStore) {
-    let login = unique_email();
-    let other = unique_email();
+fn pair_key() -> ThrottleKey {
+    let [pair, _, _] = ThrottleKey::for_login(&unique_email(), ClientAddress::Unknown);
+    pair
+}
+
+/// Admits, refuses while slots are in flight, locks on settled failures only, and
+/// starts over once the lock has passed. A 3000-character login is a key like any.
+pub(crate) async fn throttles_lock_on_failures_and_not_on_attempts_in_flight(
+    store: &impl ThrottleStore,
+) {
+    let key = pair_key();
     let now = at(10_000);
-    for _ in 0..LOCKOUT.max_failures {
+    for _ in 0..LIMIT.max_failures {
         assert_eq!(
-            store.admit(&login, now, &LOCKOUT).await.unwrap(),
+            store.admit(&key, now, &THROTTLES).await.unwrap(),
             Admission::Admitted
         );
     }
     assert_eq!(
-        store.admit(&login, now, &LOCKOUT).await.unwrap(),
+        store.admit(&key, now, &THROTTLES).await.unwrap(),
+        Admission::Busy
+    );
+    // One succeeds, one is released: their slots come back, no failure counted.
+    store
+        .settle(&key, Settlement::Succeeded, now, &THROTTLES)
+        .await
+        .unwrap();
+    store
+        .settle(&key, Settlement::Released, now, &THROTTLES)
+        .await
+        .unwrap();
+    store
+        .settle(&key, Settlement::Failed, now, &THROTTLES)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            store.admit(&key, now, &THROTTLES).await.unwrap(),
+            Admission::Admitted
+        );
+        store
+            .settle(&key, Settlement::Failed, now, &THROTTLES)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.admit(&key, now, &THROTTLES).await.unwrap(),
         Admission::Locked {
-            retry_after: LOCKOUT.duration
+            retry_after: LIMIT.lock_for
         }
     );
+    let later = now.saturating_add(LIMIT.lock_for);
     assert_eq!(
-        store.admit(&other, now, &LOCKOUT).await.unwrap(),
+        store.admit(&key, later, &THROTTLES).await.unwrap(),
         Admission::Admitted
     );
-    store.clear(&login).await.unwrap();
+
+    let [long, _, _] = ThrottleKey::for_login(&"x".repeat(3000), ClientAddress::Unknown);
     assert_eq!(
-        store.admit(&login, now, &LOCKOUT).await.unwrap(),
+        store.admit(&long, now, &THROTTLES).await.unwrap(),
         Admission::Admitted
     );
+    store
+        .settle(&long, Settlement::Released, now, &THROTTLES)
+        .await
+        .unwrap();
 }
 
 pub(crate) async fn concurrent_attempts_never_exceed_the_limit<S>(store: S)
 where
-    S: LockoutStore + Clone + 'static,
+    S: ThrottleStore + Clone + 'static,
 {
-    let login = unique_email();
+    let key = pair_key();
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let store = store.clone();
-            let login = login.clone();
-            tokio::spawn(async move { store.admit(&login, at(1_000), &LOCKOUT).await.unwrap() })
+            let key = key.clone();
+            tokio::spawn(async move { store.admit(&key, at(1_000), &THROTTLES).await.unwrap() })
         })
         .collect();
     let mut admitted = 0;
     for task in tasks {
         admitted += u32::from(task.await.unwrap() == Admission::Admitted);
     }
-    assert_eq!(admitted, LOCKOUT.max_failures);
+    assert_eq!(admitted, LIMIT.max_failures);
+    // Concurrent settlements are each applied once: three failures lock.
+    let tasks: Vec<_> = (0..LIMIT.max_failures)
+        .map(|_| {
+            let store = store.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                store
+                    .settle(&key, Settlement::Failed, at(1_000), &THROTTLES)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(matches!(
+        store.admit(&key, at(1_001), &THROTTLES).await.unwrap(),
+        Admission::Locked { .. }
+    ));
+}
+
+/// A weaker hash is replaced only while it is still the stored one.
+pub(crate) async fn password_hashes_are_replaced_only_from_the_expected_one(
+    store: &impl UserStore,
+) {
+    let owner = user(&unique_email());
+    store.create(&owner).await.unwrap();
+    assert!(
+        !store
+            .replace_password_hash(owner.id, "not the stored hash", "$argon2id$new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_password_hash(owner.id, &owner.password_hash, "$argon2id$new")
+            .await
+            .unwrap()
+    );
+    for found in [
+        store.find_by_id(owner.id).await.unwrap(),
+        store.find_by_email(&owner.email).await.unwrap(),
+    ] {
+        assert_eq!(found.unwrap().password_hash, "$argon2id$new");
+    }
+    assert!(
+        !store
+            .replace_password_hash(UserId::new_random(), "x", "y")
+            .await
+            .unwrap()
+    );
 }
 
 /// Runs the whole suite against one backend: `conformance_tests!(make_store().await)`.
@@ -342,8 +441,12 @@ macro_rules! conformance_tests {
                 suite::concurrent_rotations_have_one_winner($store).await;
             }
             #[tokio::test]
-            async fn lockout_admits_up_to_the_limit_and_clear_resets() {
-                suite::lockout_admits_up_to_the_limit_and_clear_resets(&$store).await;
+            async fn throttles_lock_on_failures_and_not_on_attempts_in_flight() {
+                suite::throttles_lock_on_failures_and_not_on_attempts_in_flight(&$store).await;
+            }
+            #[tokio::test]
+            async fn password_hashes_are_replaced_only_from_the_expected_one() {
+                suite::password_hashes_are_replaced_only_from_the_expected_one(&$store).await;
             }
             #[tokio::test]
             async fn concurrent_attempts_never_exceed_the_limit() {
@@ -376,6 +479,14 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn deletions_move_only_from_the_given_states() {
                 work::deletions_move_only_from_the_given_states(&$store).await;
+            }
+            #[tokio::test]
+            async fn one_deletion_per_user_awaits_confirmation() {
+                work::one_deletion_per_user_awaits_confirmation($store).await;
+            }
+            #[tokio::test]
+            async fn wrong_codes_are_counted_and_the_last_expires() {
+                work::wrong_codes_are_counted_and_the_last_expires(&$store).await;
             }
         }
     };

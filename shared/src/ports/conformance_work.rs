@@ -7,8 +7,9 @@ use serde_json::json;
 
 use super::conformance::{new_session, unique_email, user};
 use super::{
-    Claim, CreateSessionError, DeletionStore, IdempotencyRecord, IdempotencyStore, JobStore,
-    NotificationStore, RefreshTokenRecord, RefreshTokenStore, SessionStore, UserStore,
+    Claim, CreateDeletionError, CreateSessionError, DeletionStore, IdempotencyRecord,
+    IdempotencyStore, JobStore, NotificationStore, RefreshTokenRecord, RefreshTokenStore,
+    SessionStore, UserStore,
 };
 use crate::domain::{
     Deletion, DeletionId, DeletionStatus, Event, EventDetail, Job, JobId, JobInput, JobKind,
@@ -237,8 +238,8 @@ pub(crate) async fn notifications_are_added_once_newest_first<S: NotificationSto
 
 pub(crate) async fn deletions_move_only_from_the_given_states<S: DeletionStore>(store: &S) {
     let owner = UserId::new_random();
-    let deletion = Deletion::request(owner, at(0), Duration::from_secs(60));
-    store.create(&deletion).await.unwrap();
+    let (deletion, code) = Deletion::request(owner, at(0), Duration::from_secs(60));
+    store.create(&deletion, at(0)).await.unwrap();
     assert_eq!(
         store.get(owner, deletion.id).await.unwrap(),
         Some(deletion.clone())
@@ -278,5 +279,100 @@ pub(crate) async fn deletions_move_only_from_the_given_states<S: DeletionStore>(
     let stored = store.get(owner, deletion.id).await.unwrap().unwrap();
     assert_eq!(stored.status, DeletionStatus::InProgress);
     assert_eq!(stored.task_token.as_deref(), Some("token-1"));
-    assert_eq!(stored.code, deletion.code);
+    assert_eq!(stored.code_hash, deletion.code_hash);
+    assert!(stored.code_hash.matches(deletion.id, code.expose()));
+}
+
+/// Two requests at once: one wins. A new one is accepted once the pending one
+/// has left `awaiting_confirmation` or passed its window.
+pub(crate) async fn one_deletion_per_user_awaits_confirmation<S>(store: S)
+where
+    S: DeletionStore + Clone + 'static,
+{
+    let owner = UserId::new_random();
+    let window = Duration::from_secs(60);
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (deletion, _) = Deletion::request(owner, at(0), window);
+                store.create(&deletion, at(0)).await.map(|()| deletion)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(deletion) => won.push(deletion),
+            Err(CreateDeletionError::AlreadyPending) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "concurrent requests for one user");
+    let first = &won[0];
+    let (second, _) = Deletion::request(owner, at(1), window);
+    assert!(matches!(
+        store.create(&second, at(1)).await,
+        Err(CreateDeletionError::AlreadyPending)
+    ));
+    // Another user is not affected.
+    let (other, _) = Deletion::request(UserId::new_random(), at(1), window);
+    store.create(&other, at(1)).await.unwrap();
+    // Expired: a new request may start.
+    assert!(
+        store
+            .transition(
+                owner,
+                first.id,
+                &[DeletionStatus::AwaitingConfirmation],
+                DeletionStatus::Expired
+            )
+            .await
+            .unwrap()
+    );
+    store.create(&second, at(2)).await.unwrap();
+    // Past its window, a pending request no longer blocks either.
+    let late = at(1).saturating_add(window);
+    let (third, _) = Deletion::request(owner, late, window);
+    store.create(&third, late).await.unwrap();
+}
+
+pub(crate) async fn wrong_codes_are_counted_and_the_last_expires(store: &impl DeletionStore) {
+    let owner = UserId::new_random();
+    let (deletion, _) = Deletion::request(owner, at(0), Duration::from_secs(60));
+    store.create(&deletion, at(0)).await.unwrap();
+    for tries in 1..5 {
+        store
+            .record_wrong_code(owner, deletion.id, 5)
+            .await
+            .unwrap();
+        let stored = store.get(owner, deletion.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.wrong_codes, stored.status),
+            (tries, DeletionStatus::AwaitingConfirmation)
+        );
+    }
+    store
+        .record_wrong_code(owner, deletion.id, 5)
+        .await
+        .unwrap();
+    let stored = store.get(owner, deletion.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.wrong_codes, stored.status),
+        (5, DeletionStatus::Expired)
+    );
+    // Nothing more is counted once it has ended.
+    store
+        .record_wrong_code(owner, deletion.id, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get(owner, deletion.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .wrong_codes,
+        5
+    );
 }

@@ -35,7 +35,8 @@ pub enum Proceed {
 
 #[async_trait]
 pub trait DeletionWorkflow: Send + Sync {
-    /// Starts the workflow for a new request; its first step publishes the code.
+    /// Starts the workflow for a new request (the request already published its
+    /// code); its first step waits for the confirmation.
     async fn start(&self, deletion: &Deletion) -> Result<(), StoreError>;
     /// Lets a deletion that the owner confirmed run its deleting steps.
     async fn proceed(&self, deletion: &Deletion) -> Result<Proceed, StoreError>;

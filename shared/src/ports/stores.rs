@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::{
     DeletionStore, DeletionWorkflow, EventPublisher, IdempotencyStore, JobQueue, JobStore,
-    LockoutStore, NotificationStore, RefreshTokenStore, SessionStore, UserStore,
+    NotificationStore, RefreshTokenStore, SessionStore, ThrottleStore, UserStore,
 };
 
 /// Every store the core needs, as one backend provides them. Hosts build one of
@@ -12,7 +12,7 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    pub lockouts: Arc<dyn LockoutStore>,
+    pub throttles: Arc<dyn ThrottleStore>,
     pub jobs: Arc<dyn JobStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub notifications: Arc<dyn NotificationStore>,
@@ -24,7 +24,7 @@ pub trait AllStores:
     UserStore
     + SessionStore
     + RefreshTokenStore
-    + LockoutStore
+    + ThrottleStore
     + JobStore
     + IdempotencyStore
     + NotificationStore
@@ -37,7 +37,7 @@ impl<S> AllStores for S where
     S: UserStore
         + SessionStore
         + RefreshTokenStore
-        + LockoutStore
+        + ThrottleStore
         + JobStore
         + IdempotencyStore
         + NotificationStore
@@ -54,7 +54,7 @@ impl Stores {
             users: store.clone(),
             sessions: store.clone(),
             refresh_tokens: store.clone(),
-            lockouts: store.clone(),
+            throttles: store.clone(),
             jobs: store.clone(),
             idempotency: store.clone(),
             notifications: store.clone(),

@@ -29,6 +29,15 @@ pub trait UserStore: Send + Sync {
     async fn create(&self, user: &User) -> Result<(), CreateUserError>;
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Replaces the password hash if it is still `expected` (a login upgrading a
+    /// weaker hash); returns whether it did. Another login that upgraded it first
+    /// wins, which is as good: both hashes are of the same password.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
     /// Marks the account as being deleted (idempotent; a missing user is fine).
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError>;
     /// Removes the account and frees its email (idempotent).

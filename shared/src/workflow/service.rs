@@ -3,15 +3,20 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::domain::{Deletion, DeletionId, DeletionStatus, UserId};
+use crate::domain::{
+    Deletion, DeletionId, DeletionStatus, Event, EventDetail, MAX_WRONG_CODES, UserId,
+};
 use crate::error::Error;
-use crate::ports::{Clock, DeletionStore, DeletionWorkflow, Proceed};
+use crate::ports::{
+    Clock, CreateDeletionError, DeletionStore, DeletionWorkflow, EventPublisher, Proceed,
+};
 
 /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`.
 #[derive(Clone)]
 pub struct DeletionService {
     deletions: Arc<dyn DeletionStore>,
     workflow: Arc<dyn DeletionWorkflow>,
+    events: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
     window: Duration,
 }
@@ -20,21 +25,48 @@ impl DeletionService {
     pub fn new(
         deletions: Arc<dyn DeletionStore>,
         workflow: Arc<dyn DeletionWorkflow>,
+        events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
         window: Duration,
     ) -> Self {
         Self {
             deletions,
             workflow,
+            events,
             clock,
             window,
         }
     }
 
+    /// The caller has already re-authenticated. The code is published here, once,
+    /// as the `account.deletion_requested` event (standing in for an e-mail): it
+    /// never enters a store, a workflow input or a log.
     pub async fn request(&self, user: UserId) -> Result<Value, Error> {
-        let deletion = Deletion::request(user, self.clock.now(), self.window);
-        self.deletions.create(&deletion).await?;
-        if let Err(e) = self.workflow.start(&deletion).await {
+        let now = self.clock.now();
+        let (deletion, code) = Deletion::request(user, now, self.window);
+        match self.deletions.create(&deletion, now).await {
+            Ok(()) => {}
+            Err(CreateDeletionError::AlreadyPending) => {
+                return Err(Error::Conflict(
+                    "an account deletion is already awaiting confirmation",
+                ));
+            }
+            Err(CreateDeletionError::Store(e)) => return Err(e.into()),
+        }
+        let event = Event::new(
+            user,
+            deletion.created_at,
+            EventDetail::AccountDeletionRequested {
+                deletion_id: deletion.id,
+                code: code.expose().to_owned(),
+                expires_at: deletion.expires_at.unix_millis(),
+            },
+        );
+        let started = match self.events.publish(&event).await {
+            Ok(()) => self.workflow.start(&deletion).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
             // Without a workflow nothing will ever happen to this request: close it.
             let _ = self
                 .deletions
@@ -58,16 +90,22 @@ impl DeletionService {
     pub async fn confirm(&self, user: UserId, id: &str, code: &str) -> Result<Value, Error> {
         let id: DeletionId = id.parse().map_err(|_| Error::NotFound)?;
         let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
-        if !deletion.code.matches(code) {
-            tracing::info!(deletion_id = %id, "wrong deletion confirmation code");
-            return Err(Error::Forbidden("the confirmation code is wrong"));
-        }
         let confirmed = Ok(json!({"status": "confirmed"}));
         match deletion.status {
-            // A retried confirmation: same answer, nothing new happens.
-            DeletionStatus::InProgress => return confirmed,
             DeletionStatus::Completed | DeletionStatus::Expired => return Err(closed()),
+            // A retried confirmation: same answer, nothing new happens.
+            DeletionStatus::InProgress if deletion.code_hash.matches(id, code) => return confirmed,
+            DeletionStatus::InProgress => return Err(wrong_code()),
             DeletionStatus::AwaitingConfirmation => {}
+        }
+        if !deletion.code_hash.matches(id, code) {
+            // Counted atomically; the fifth ends the request, so six digits cannot
+            // be tried one after another.
+            self.deletions
+                .record_wrong_code(user, id, MAX_WRONG_CODES)
+                .await?;
+            tracing::info!(deletion_id = %id, "wrong deletion confirmation code");
+            return Err(wrong_code());
         }
         if self.clock.now() >= deletion.expires_at {
             return Err(closed());
@@ -129,6 +167,10 @@ impl DeletionService {
         let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
         Ok(json!({"deletion_id": deletion.id, "status": deletion.status}))
     }
+}
+
+fn wrong_code() -> Error {
+    Error::Forbidden("the confirmation code is wrong")
 }
 
 fn closed() -> Error {

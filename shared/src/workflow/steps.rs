@@ -20,8 +20,8 @@ pub enum StepRunner {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeletionStep {
-    /// Publishes `account.deletion_requested` with the code, then waits (with a
-    /// timeout) for the owner's confirmation.
+    /// Waits (with a timeout) for the owner's confirmation; on AWS it records the
+    /// task token the confirmation completes. (The request published the code.)
     AwaitConfirmation,
     /// Marks the account as being deleted (no login, no new session from here
     /// on), then revokes every session.
@@ -148,21 +148,14 @@ impl DeletionSteps {
         tracing::info!(deletion_id = %id, step = message.step.state_name(), "deletion step");
         match message.step {
             DeletionStep::AwaitConfirmation => {
-                let deletion = s
-                    .deletions
-                    .get(user, id)
-                    .await?
-                    .ok_or(StepError::UnknownDeletion(id))?;
+                // The request itself published the code; this step only records
+                // where the confirmation must be sent.
+                if s.deletions.get(user, id).await?.is_none() {
+                    return Err(StepError::UnknownDeletion(id));
+                }
                 if let Some(token) = &message.task_token {
                     s.deletions.set_task_token(user, id, token).await?;
                 }
-                let detail = EventDetail::AccountDeletionRequested {
-                    deletion_id: id,
-                    code: deletion.code.as_str().to_owned(),
-                    expires_at: deletion.expires_at.unix_millis(),
-                };
-                let event = Event::new(user, deletion.created_at, detail);
-                self.events.publish(&event).await?;
             }
             DeletionStep::RevokeSessions => {
                 self.confirmed(message).await?;
@@ -284,8 +277,13 @@ mod tests {
                 Timestamp::now(),
             );
             stores.jobs.create(&job).await.unwrap();
-            let deletion = Deletion::request(owner.id, Timestamp::now(), Duration::from_secs(3600));
-            stores.deletions.create(&deletion).await.unwrap();
+            let (deletion, _) =
+                Deletion::request(owner.id, Timestamp::now(), Duration::from_secs(3600));
+            stores
+                .deletions
+                .create(&deletion, Timestamp::now())
+                .await
+                .unwrap();
             let steps =
                 DeletionSteps::new(stores.clone(), Arc::new(NoEvents), Arc::new(SystemClock));
             let message = |step| StepMessage {

@@ -7,7 +7,7 @@
 //! | email claim | `EMAIL#<email>` | `EMAIL` | the user, denormalised: login is one read |
 //! | session | `SESSION#<session_id>` | `SESSION` | data, version, timestamps, revoked, `ttl` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` | session_id, user_id, issued_at, spent_at?, `ttl` |
-//! | lockout | `LOCKOUT#<login>` | `LOCKOUT` | failures, window, locked_until?, rev, `ttl` |
+//! | login throttle | `THROTTLE#<scope>_<sha256>` | `THROTTLE` | state (JSON), rev, `ttl` |
 //! | session index | `USER#<user_id>` | `SESSION#<session_id>` | `ttl`; written with the session |
 //! | refresh index | `USER#<user_id>` | `REFRESH#<sha256>` | `ttl`; written with the token |
 //! | job | `USER#<user_id>` | `JOB#<job_id (UUIDv7)>` | kind, input, status, result?, error?, attempts, times |
@@ -25,11 +25,11 @@ mod deletions;
 mod idempotency;
 mod item;
 mod jobs;
-mod lockouts;
 mod notifications;
 mod owned;
 mod refresh_tokens;
 mod sessions;
+mod throttles;
 mod transactions;
 mod users;
 

@@ -80,6 +80,40 @@ impl UserStore for DynamoStore {
         self.get_user_item(user_key(id)).await
     }
 
+    /// The email claim (which login reads) first, then the user item, each on
+    /// condition that it still holds `expected`. Should the second lose a race, the
+    /// two copies hold different hashes of the same password, which both verify.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(user) = self.find_by_id(id).await? else {
+            return Ok(false);
+        };
+        let mut replaced = false;
+        for key in [email_key(&user.email), user_key(id)] {
+            let result = self
+                .client
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key))
+                .update_expression("SET password_hash = :new")
+                .condition_expression("password_hash = :expected")
+                .expression_attribute_values(":new", s(new_hash))
+                .expression_attribute_values(":expected", s(expected))
+                .send()
+                .await;
+            match result {
+                Ok(_) => replaced = true,
+                Err(e) if super::is_condition_failure(&e) => {}
+                Err(e) => return Err(StoreError::new("replace password hash", e)),
+            }
+        }
+        Ok(replaced)
+    }
+
     /// Both the user item and the email claim carry the flag: login reads the
     /// claim, session creation checks the user item.
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {

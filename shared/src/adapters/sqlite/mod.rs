@@ -5,11 +5,11 @@
 mod deletions;
 mod idempotency;
 mod jobs;
-mod lockouts;
 mod notifications;
 mod queue;
 mod refresh_tokens;
 mod sessions;
+mod throttles;
 mod users;
 
 pub use queue::{QueueSettings, ReceivedMessage, SqliteQueue};
@@ -23,10 +23,14 @@ use rusqlite::types::Type;
 
 use crate::ports::StoreError;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Each entry takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 2] = [include_str!("schema.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: [&str; 3] = [
+    include_str!("schema.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// A handle to the database; cheap to clone. SQLite serialises writers anyway, so
 /// one connection used from blocking threads is both simple and sufficient here.

@@ -74,6 +74,23 @@ impl UserStore for SqliteStore {
         .await
     }
 
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let (expected, new_hash) = (expected.to_owned(), new_hash.to_owned());
+        self.call("replace password hash", move |conn| {
+            conn.execute(
+                "UPDATE users SET password_hash = ?1 WHERE user_id = ?2 AND password_hash = ?3",
+                [new_hash, id.to_string(), expected],
+            )
+            .map(|changed| changed == 1)
+        })
+        .await
+    }
+
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
         self.call("mark user deleting", move |conn| {
             conn.execute(

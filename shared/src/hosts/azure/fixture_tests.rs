@@ -12,9 +12,7 @@ use tower::ServiceExt;
 use super::triggers::{QueueFunctions, router};
 use crate::adapters::azure::test_support;
 use crate::config::WorkSettings;
-use crate::domain::{
-    ConfirmationCode, Deletion, DeletionStatus, Event, Job, JobInput, Timestamp, UserId,
-};
+use crate::domain::{CodeHash, Deletion, DeletionStatus, Event, Job, JobInput, Timestamp, UserId};
 use crate::hosts::notifier;
 use crate::jobs::JobRegistry;
 use crate::ports::{Stores, conformance};
@@ -160,12 +158,17 @@ async fn a_step_for_an_unconfirmed_deletion_deletes_nothing() {
         id: id(&message["deletion_id"]),
         user_id: owner.id,
         status: DeletionStatus::AwaitingConfirmation,
-        code: ConfirmationCode::generate(),
+        code_hash: CodeHash::of(id(&message["deletion_id"]), "123456"),
+        wrong_codes: 0,
         created_at: Timestamp::now(),
         expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(60)),
         task_token: None,
     };
-    stores.deletions.create(&deletion).await.unwrap();
+    stores
+        .deletions
+        .create(&deletion, Timestamp::now())
+        .await
+        .unwrap();
     let (status, body) = invoke(&router, "workflow", "workflow/delete-data-unconfirmed.json").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(

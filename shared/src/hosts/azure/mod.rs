@@ -128,6 +128,9 @@ pub async fn run() -> Result<(), AzureError> {
             max_body_bytes: config.max_body_bytes,
         },
     )?
+    .layer(axum::middleware::map_request(
+        crate::hosts::client_address::from_functions_front_end,
+    ))
     .merge(triggers::router(queue_functions));
 
     // Loopback only: the Functions host is the one client.

@@ -26,10 +26,15 @@ pub use config::LambdaConfig;
 
 use std::sync::Arc;
 
-use crate::adapters::aws_messaging::{LazyClient, SfnDeletionWorkflow, SqsJobQueue};
+use crate::adapters::aws_messaging::{
+    LazyClient, SfnDeletionWorkflow, SnsEventPublisher, SqsJobQueue,
+};
 use crate::adapters::dynamodb::DynamoStore;
 use crate::api::{self, HttpLimits, Part};
-use crate::hosts::{account_part, auth_part, discovery_part, jobs_part, sessions_part};
+use crate::domain::ClientAddress;
+use crate::hosts::{
+    account_part, auth_part, credential_check, discovery_part, jobs_part, sessions_part,
+};
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
 
@@ -93,6 +98,7 @@ impl Function {
                 "SKIFF_ISSUER",
                 "SKIFF_JWKS",
                 "SKIFF_DELETION_STATE_MACHINE_ARN",
+                "SKIFF_EVENTS_TOPIC_ARN",
             ],
             Function::Worker | Function::Workflow => {
                 &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_EVENTS_TOPIC_ARN"]
@@ -160,9 +166,10 @@ async fn build_login(
         .as_deref()
         .ok_or_else(|| missing("SKIFF_SIGNING_KEYS_SECRET"))?;
     let keys = keys::load_private_keys(sdk, secret).await?;
+    let credentials = credential_check(&stores, &config.auth)?;
     let parts = vec![
         discovery_part(keys.public_keys(), &config.auth),
-        auth_part(&stores, &keys, &config.auth)?,
+        auth_part(&stores, &keys, &config.auth, credentials),
     ];
     Ok(finish(parts, config))
 }
@@ -204,11 +211,16 @@ async fn build_account(
         &config.deletion_state_machine_arn,
         "SKIFF_DELETION_STATE_MACHINE_ARN",
     )?;
+    let topic = required(&config.events_topic_arn, "SKIFF_EVENTS_TOPIC_ARN")?;
     let workflow = SfnDeletionWorkflow::new(lazy(sdk, aws_sdk_sfn::Client::new), arn);
+    let events = SnsEventPublisher::new(lazy(sdk, aws_sdk_sns::Client::new), topic);
     let stores = stores(config, sdk).await;
+    let credentials = credential_check(&stores, &config.auth)?;
     let part = account_part(
         &stores,
+        Arc::new(events),
         Arc::new(workflow),
+        credentials,
         &keys,
         &config.auth,
         &config.work,
@@ -251,7 +263,24 @@ fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {
     let limits = HttpLimits {
         max_body_bytes: config.max_body_bytes,
     };
-    api::router(parts, limits).layer(axum::middleware::map_request(request_id_from_lambda))
+    api::router(parts, limits)
+        .layer(axum::middleware::map_request(request_id_from_lambda))
+        .layer(axum::middleware::map_request(client_from_api_gateway))
+}
+
+/// API Gateway's `requestContext.http.sourceIp`: the address that connected to
+/// API Gateway, whatever `X-Forwarded-For` the client sent.
+async fn client_from_api_gateway(mut request: Request) -> Request {
+    let client = match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context
+            .http
+            .source_ip
+            .as_deref()
+            .map_or(ClientAddress::Unknown, ClientAddress::parse),
+        _ => ClientAddress::Unknown,
+    };
+    request.extensions_mut().insert(client);
+    request
 }
 
 pub(super) fn missing(name: &'static str) -> LambdaError {

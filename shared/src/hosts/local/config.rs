@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::adapters::sqlite::QueueSettings;
 use crate::auth::AuthSettings;
 use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
+use crate::hosts::client_address::TrustedProxies;
 
 /// The local server's settings (see the README's configuration table).
 #[derive(Clone, Debug)]
@@ -21,6 +22,9 @@ pub struct LocalConfig {
     pub work: WorkSettings,
     /// Redelivery of the local queues (jobs, events, deletion steps).
     pub queue: QueueSettings,
+    /// Load balancers whose `X-Forwarded-For` names the client (none by default:
+    /// the TCP peer is the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl LocalConfig {
@@ -65,6 +69,10 @@ impl LocalConfig {
                 visibility: env.duration_or("SKIFF_QUEUE_VISIBILITY", Duration::from_secs(30))?,
                 max_receives: env.parse_or("SKIFF_QUEUE_MAX_RECEIVES", 5)?,
             },
+            trusted_proxies: TrustedProxies::parse(
+                "SKIFF_TRUSTED_PROXIES",
+                &env.list("SKIFF_TRUSTED_PROXIES"),
+            )?,
         })
     }
 }
@@ -105,6 +113,12 @@ mod tests {
         assert_eq!(
             config(&[("SKIFF_MAX_BODY_BYTES", "10")]).unwrap_err().name,
             "SKIFF_MAX_BODY_BYTES"
+        );
+        assert_eq!(
+            config(&[("SKIFF_TRUSTED_PROXIES", "10.0.0.0/8, nope")])
+                .unwrap_err()
+                .name,
+            "SKIFF_TRUSTED_PROXIES"
         );
     }
 }

@@ -16,7 +16,7 @@ pub use messaging::LocalQueues;
 use crate::adapters::sqlite::{SqliteQueue, SqliteStore};
 use crate::api::HttpLimits;
 use crate::auth::{KeyError, KeyRing};
-use crate::hosts::{Backend, build_router, deletion_steps, job_worker, notifier};
+use crate::hosts::{Backend, build_router, client_address, deletion_steps, job_worker, notifier};
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
 
@@ -98,15 +98,21 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         HttpLimits {
             max_body_bytes: config.max_body_bytes,
         },
-    )?;
+    )?
+    .layer(axum::middleware::map_request(client_address::from_peer(
+        config.trusted_proxies.clone(),
+    )));
 
     print_banner(&base_url, &config);
     tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
 
-    axum::serve(listener, router)
-        .with_graceful_shutdown(crate::hosts::shutdown::signal())
-        .await
-        .map_err(LocalError::Serve)?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::hosts::shutdown::signal())
+    .await
+    .map_err(LocalError::Serve)?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! | email claim (the user, denormalised) | `email_<sha256(email)>` | `email` |
 //! | session | `session_<session_id>` | `session` |
 //! | refresh token | `refresh_<sha256>` | `refresh` |
-//! | lockout | `lockout_<sha256(login)>` | `lockout` |
+//! | login throttle | `throttle_<scope>_<sha256>` | `throttle` |
 //! | idempotency record | `idem_<sha256(scoped key)>` | `idem` |
 //! | session / refresh index | `user_<user_id>` | `session_<id>` / `refresh_<sha256>` |
 //! | job | `user_<user_id>` | `job_<bitwise-inverted UUIDv7>` (newest first) |
@@ -22,10 +22,10 @@
 mod deletions;
 mod idempotency;
 mod jobs;
-mod lockouts;
 mod notifications;
 mod refresh_tokens;
 mod sessions;
+mod throttles;
 mod users;
 
 #[cfg(test)]

@@ -96,6 +96,32 @@ impl UserStore for TableStore {
 
     /// Both the user entity and the email claim carry the flag: login reads the
     /// claim, session creation checks the user entity.
+    /// The email claim (which login reads) first, then the user entity, each only
+    /// while it still holds `expected`.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        expected: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(user) = self.find_by_id(id).await? else {
+            return Ok(false);
+        };
+        let mut replaced = false;
+        for (pk, rk) in [(email_pk(&user.email), EMAIL_ROW), (user_pk(id), USER_ROW)] {
+            let outcome = self
+                .modify::<UserDoc, _>(&pk, rk, "replace password hash", |doc| {
+                    (doc.password_hash == expected).then(|| UserDoc {
+                        password_hash: new_hash.to_owned(),
+                        ..doc.clone()
+                    })
+                })
+                .await?;
+            replaced |= matches!(outcome, Modified::Changed(_));
+        }
+        Ok(replaced)
+    }
+
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
         let Some(user) = self.find_by_id(id).await? else {
             return Ok(());
