@@ -110,15 +110,36 @@ PY
 }
 
 # Starts moto on a free port; sets MOTO_URL and appends its pid to `pids`.
+# `start_moto iam` has moto enforce IAM: the first three requests create an
+# administrator, whose key is exported as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+# for whatever provisions or inspects the emulation; every emulated function then
+# runs as a principal holding only its own policies (infra/emulate/provision.py).
 start_moto() {
-  local port
+  local port mode="${1:-}" no_auth=inf
   port="$(free_port)"
+  [ "$mode" = iam ] && no_auth=3
   # MOTO_PORT: moto builds some resource URLs from it, as `python -m moto.server` does.
-  MOTO_PORT="$port" "$moto_venv/bin/python" tests/peers/moto_server.py 127.0.0.1 "$port" \
+  MOTO_PORT="$port" INITIAL_NO_AUTH_ACTION_COUNT="$no_auth" \
+    "$moto_venv/bin/python" tests/peers/moto_server.py 127.0.0.1 "$port" \
     > "$tools_dir/moto-$port.log" 2>&1 &
   pids+=("$!")
   MOTO_URL="http://127.0.0.1:$port"
   wait_for_http "$MOTO_URL/moto-api/"
+  if [ "$mode" = iam ]; then
+    local key
+    key="$("$moto_venv/bin/python" - "$MOTO_URL" <<'PY'
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="skiff-emulation-admin")
+iam.put_user_policy(UserName="skiff-emulation-admin", PolicyName="admin", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="skiff-emulation-admin")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+PY
+)"
+    export AWS_ACCESS_KEY_ID="${key%% *}" AWS_SECRET_ACCESS_KEY="${key##* }"
+  fi
 }
 
 # Azurite (Azure Storage emulator) from npm into target/test-tools/azurite.

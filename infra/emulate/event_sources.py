@@ -13,10 +13,14 @@ as an SQS event, then deletes what succeeded:
 Failed messages stay on the queue: they come back after the visibility timeout,
 and the queue's redrive policy moves them to the DLQ after maxReceiveCount
 receives, exactly as on AWS. Runs until killed.
+It polls with the credentials in its environment (the emulation's administrator when
+moto enforces IAM): on AWS the Lambda service polls, with the poller permissions SAM
+adds to every function that has an SQS event.
 """
 
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -83,7 +87,8 @@ def succeeded(messages, response, partial):
 
 def run(mapping, moto_url, invoke_url):
     sqs = boto3.client("sqs", endpoint_url=moto_url, region_name=REGION,
-                       aws_access_key_id="test", aws_secret_access_key="test")
+                       aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+                       aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
     while True:
         try:
             messages = sqs.receive_message(

@@ -3,7 +3,7 @@
 environment, resolved the way CloudFormation would resolve it.
 
 Usage: provision.py TEMPLATE_JSON MOTO_URL API_URL ENV_FILE [--stack NAME] [--key-file PEM]...
-                    [--mappings-file FILE] [--queue-visibility SECONDS]
+                    [--mappings-file FILE] [--queue-visibility SECONDS] [--deny FUNCTION:ACTION]...
 
 TEMPLATE_JSON is the template decoded by cfn-lint (intrinsics as {"Ref": ...}).
 --stack names the emulated stack (resource names derive from it, so several stacks
@@ -13,9 +13,21 @@ signs); without it a fresh 2048-bit key is generated.
 queue URL, batch size), which infra/emulate/event_sources.py then runs.
 --queue-visibility shortens every queue's visibility timeout (emulation only), so
 tests of redelivery do not wait a minute per delivery.
+Each function gets an IAM user of its own whose inline policy is the function's
+`Policies` from the template, and its access key is written to ENV_FILE.<binary>
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): run moto with IAM enforced and a missing
+permission fails the function as it would on AWS. What moto can check is the
+actions; resources it checks for SQS only (every other service asks about "*"), so
+other statements are granted on "*". TransactWriteItems is authorised by AWS per
+contained write and by moto by its own name: a statement granting
+ConditionCheckItem (used only inside transactions) also grants it.
+--deny FUNCTION:ACTION removes one action from one function's policy (a test shows
+that the contract suite then fails).
+The script itself uses the credentials in its environment (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY; "test" when unset, for a moto without IAM).
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
 watch serves the routes (its router is checked against the template by a test).
-Queue policies are not either: moto does not enforce IAM.
+Queue policies are not either: SNS's delivery to SQS happens inside moto.
 Step Functions executions are switched on in moto before the state machine is
 created (moto only runs executions when told to).
 Any other resource type stops provisioning, so the emulation cannot silently lag
@@ -78,7 +90,9 @@ def signing_keys(key_files):
 
 class Stack:
     def __init__(self, moto_url: str, name: str):
-        session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+        session = boto3.Session(aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+                                aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+                                region_name=REGION)
         self.client = lambda service: session.client(service, endpoint_url=moto_url)
         self.refs = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
                      "AWS::StackName": name, "AWS::URLSuffix": "amazonaws.com"}
@@ -173,6 +187,40 @@ class Stack:
         self.refs[logical] = name
 
 
+def emulated_policy(statements, denied):
+    """The function's policy as moto can enforce it (see the module's docstring)."""
+    result = []
+    for statement in statements:
+        statement = dict(statement)
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = [a for a in actions if a not in denied]
+        if "dynamodb:ConditionCheckItem" in actions:
+            actions.append("dynamodb:TransactWriteItems")
+        if not actions:
+            continue
+        statement["Action"] = actions
+        if not all(a.startswith("sqs:") for a in actions):
+            statement["Resource"] = "*"
+        result.append(statement)
+    return {"Version": "2012-10-17", "Statement": result}
+
+
+def function_principal(stack, binary, props, denied):
+    """An IAM user holding exactly the function's policies; returns its access key."""
+    statements = []
+    for policy in props.get("Policies", []):
+        if not (isinstance(policy, dict) and "Statement" in policy):
+            sys.exit(f"provision.py: {binary} has a policy the emulation does not understand: {policy}")
+        statements.extend(stack.resolve(policy["Statement"]))
+    iam = stack.client("iam")
+    user = f"{stack.name}-{binary}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="function",
+                        PolicyDocument=json.dumps(emulated_policy(statements, denied)))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template")
@@ -183,7 +231,12 @@ def main():
     parser.add_argument("--key-file", action="append", default=[])
     parser.add_argument("--mappings-file")
     parser.add_argument("--queue-visibility", type=int)
+    parser.add_argument("--deny", action="append", default=[], metavar="FUNCTION:ACTION")
     args = parser.parse_args()
+    denied = {}
+    for item in args.deny:
+        function, _, action = item.partition(":")
+        denied.setdefault(function, set()).add(action)
     template = json.load(open(args.template))
     stack = Stack(args.moto_url, args.stack)
     moto_url, api_url, env_path = args.moto_url, args.api_url, args.env_file
@@ -269,12 +322,19 @@ def main():
         "AWS_ENDPOINT_URL": moto_url,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
     })
     with open(env_path, "w") as out:
         for name, value in sorted(env.items()):
             out.write(f"{name}={value}\n")
+    # Each function's own principal, as its execution role would be.
+    for logical, props in functions.items():
+        binary = template["Resources"][logical].get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        key_id, secret = function_principal(stack, binary, props, denied.get(binary, set()))
+        with open(f"{env_path}.{binary}", "w") as out:
+            out.write(f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    unknown = set(denied) - {template["Resources"][l].get("Metadata", {}).get("BuildProperties", {}).get("Binary") for l in functions}
+    if unknown:
+        sys.exit(f"provision.py: --deny names no function: {sorted(unknown)}")
 
 
 if __name__ == "__main__":

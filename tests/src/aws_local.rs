@@ -69,11 +69,17 @@ impl AwsLocal {
     /// Provisions a stack signing with `keys` (oldest first) and starts it with the
     /// template's environment overridden by `env`.
     pub fn start(keys: &[&TestKey], env: &[(String, String)]) -> Self {
+        Self::start_denying(keys, env, &[])
+    }
+
+    /// As `start`, with `denied` (`function:action`, e.g. `notifier:dynamodb:GetItem`)
+    /// taken out of those functions' policies.
+    pub fn start_denying(keys: &[&TestKey], env: &[(String, String)], denied: &[&str]) -> Self {
         assert!(!keys.is_empty(), "a Lambda stack needs its signing keys");
         // A port picked here can be taken before watch binds it; try again then.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Self::try_start(keys, env) {
+            match Self::try_start(keys, env, denied) {
                 Ok(stack) => return stack,
                 Err(e) => last_error = e,
             }
@@ -81,13 +87,17 @@ impl AwsLocal {
         panic!("emulated AWS did not start: {last_error}");
     }
 
-    fn try_start(keys: &[&TestKey], env: &[(String, String)]) -> Result<Self, String> {
+    fn try_start(
+        keys: &[&TestKey],
+        env: &[(String, String)],
+        denied: &[&str],
+    ) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.path().join("functions.env");
         let mappings = dir.path().join("event-sources.json");
-        provision(dir.path(), keys, &base_url, &env_file, &mappings);
+        provision(dir.path(), keys, &base_url, &env_file, &mappings, denied);
 
         let watch_log = std::fs::File::create(dir.path().join("watch.log")).expect("log file");
         let watch = Command::new(required_var("SKIFF_TEST_CARGO_LAMBDA"))
@@ -121,8 +131,13 @@ impl AwsLocal {
         function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
         function_env.extend(env.iter().cloned());
         for (name, instances) in FUNCTIONS {
+            // The function's own principal (its execution role), as provisioned.
+            let mut own_env = function_env.clone();
+            own_env.extend(read_env_file(
+                &env_file.with_extension(format!("env.{name}")),
+            ));
             for _ in 0..instances {
-                let child = stack.spawn_function(name, port, &function_env);
+                let child = stack.spawn_function(name, port, &own_env);
                 stack.functions.push(child);
             }
         }
@@ -235,7 +250,14 @@ fn status_of(port: u16, path: &str) -> Option<u16> {
 
 /// Runs `infra/emulate/provision.py` (the script `make aws-local` uses) with a
 /// stack name of its own, so parallel tests share moto but no resources.
-fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path, mappings: &Path) {
+fn provision(
+    dir: &Path,
+    keys: &[&TestKey],
+    api_url: &str,
+    env_file: &Path,
+    mappings: &Path,
+    denied: &[&str],
+) {
     let stack = format!("skiff-test-{}", uuid::Uuid::new_v4().simple());
     let mut command = Command::new(required_var("SKIFF_TEST_PYTHON"));
     command
@@ -248,6 +270,9 @@ fn provision(dir: &Path, keys: &[&TestKey], api_url: &str, env_file: &Path, mapp
         .arg("--mappings-file")
         .arg(mappings)
         .args(["--queue-visibility", QUEUE_VISIBILITY_SECONDS]);
+    for item in denied {
+        command.args(["--deny", item]);
+    }
     for (i, key) in keys.iter().enumerate() {
         let path = dir.join(format!("signing-key-{i}.pem"));
         std::fs::write(&path, &key.private_pem).expect("write key");

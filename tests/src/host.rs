@@ -85,6 +85,15 @@ impl TestHost {
         Self::new(process, &env)
     }
 
+    /// Emulated AWS with `denied` (`function:action`) taken out of those functions'
+    /// policies, for tests that IAM is enforced.
+    pub fn aws_denying(denied: &[&str]) -> Self {
+        Self::new(
+            Process::AwsLocal(AwsLocal::start_denying(&[shared_key()], &[], denied)),
+            &[],
+        )
+    }
+
     /// The Azure app whatever `SKIFF_TEST_HOST` says, for tests of the host emulator.
     pub fn azure_with(env: &[(&str, &str)]) -> Self {
         let env = owned(env);
@@ -163,6 +172,11 @@ impl TestHost {
         self.base_url = server.base_url.clone();
     }
 
+    /// The local server's peak resident set so far, in KiB.
+    pub fn peak_rss_kib(&mut self) -> u64 {
+        self.local_server().peak_rss_kib()
+    }
+
     pub fn data_dir(&mut self) -> &Path {
         self.local_server().data_dir()
     }
@@ -233,6 +247,30 @@ impl TestHost {
             &json!({"email": email, "password": password}),
         )
         .await
+    }
+
+    /// A client whose requests come from the loopback address `source` (any of
+    /// 127.0.0.0/8), so each looks like a different client to the throttles.
+    pub fn client_from(&self, source: &str) -> Client {
+        Client::builder()
+            .timeout(Duration::from_secs(30))
+            .local_address(
+                source
+                    .parse::<std::net::IpAddr>()
+                    .expect("a loopback address"),
+            )
+            .build()
+            .expect("client")
+    }
+
+    /// `POST /auth/login` from the loopback address `source`.
+    pub async fn login_from(&self, source: &str, email: &str, password: &str) -> Response {
+        self.client_from(source)
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("send")
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {

@@ -88,6 +88,17 @@ impl LocalServer {
     }
 
     /// Stops the process with SIGINT (Ctrl-C) and waits for it to exit.
+    /// The process's peak resident set (VmHWM), in KiB, from /proc.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
     pub fn interrupt(&mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])

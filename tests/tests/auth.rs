@@ -307,3 +307,105 @@ async fn concurrent_guesses_get_no_more_than_five_tries() {
     assert_eq!((heard, refused), (5, 15), "{statuses:?}");
     assert_problem(host.login(&email, PASSWORD).await, 429).await;
 }
+
+/// Five failures lock the (account, client) pair only: the owner still logs in
+/// from another address, so no one can lock a stranger out.
+#[tokio::test]
+async fn a_locked_client_does_not_lock_the_owner_out() {
+    let host = TestHost::start();
+    let email = unique_email();
+    host.register(&email, PASSWORD).await;
+    for _ in 0..5 {
+        assert_unauthorized(
+            host.login_from("127.0.0.2", &email, "wrong password!!")
+                .await,
+        )
+        .await;
+    }
+    let locked = host.login_from("127.0.0.2", &email, PASSWORD).await;
+    assert_eq!(
+        assert_problem(locked, 429).await["type"],
+        "/problems/too-many-attempts"
+    );
+    let owner = host.login_from("127.0.0.3", &email, PASSWORD).await;
+    assert_eq!(owner.status(), 200, "the owner, from another address");
+}
+
+/// One client guessing across many accounts is throttled for every login and
+/// registration, while other clients are not.
+#[tokio::test]
+async fn password_spraying_from_one_client_is_throttled() {
+    let host = TestHost::start_with(&[("SKIFF_LOCKOUT_CLIENT_MAX_FAILURES", "3")]);
+    let victim = unique_email();
+    host.register(&victim, PASSWORD).await;
+    for _ in 0..3 {
+        assert_unauthorized(
+            host.login_from("127.0.0.4", &unique_email(), PASSWORD)
+                .await,
+        )
+        .await;
+    }
+    assert_problem(host.login_from("127.0.0.4", &victim, PASSWORD).await, 429).await;
+    let register = host
+        .client_from("127.0.0.4")
+        .post(host.url("/auth/register"))
+        .json(&json!({"email": unique_email(), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(register, 429).await;
+    assert_eq!(
+        host.login_from("127.0.0.5", &victim, PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// Guesses spread over many addresses still lock the account for everyone.
+#[tokio::test]
+async fn distributed_guessing_locks_the_account() {
+    let host = TestHost::start_with(&[("SKIFF_LOCKOUT_ACCOUNT_MAX_FAILURES", "3")]);
+    let email = unique_email();
+    host.register(&email, PASSWORD).await;
+    for source in ["127.0.0.6", "127.0.0.7", "127.0.0.8"] {
+        assert_unauthorized(host.login_from(source, &email, "wrong password!!").await).await;
+    }
+    assert_problem(host.login_from("127.0.0.9", &email, PASSWORD).await, 429).await;
+    // Another account from the same addresses is not affected.
+    let other = unique_email();
+    host.register(&other, PASSWORD).await;
+    assert_eq!(
+        host.login_from("127.0.0.6", &other, PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// Correct logins at once (a retrying client, a user on several devices) are
+/// never refused as failed attempts, whatever is still in flight.
+#[tokio::test]
+async fn concurrent_correct_logins_are_never_counted_as_failures() {
+    let host = TestHost::start();
+    let email = unique_email();
+    host.register(&email, PASSWORD).await;
+    let body = json!({"email": email, "password": PASSWORD});
+    let statuses = statuses_of(
+        (0..16)
+            .map(|_| host.request(Method::POST, "/auth/login").json(&body))
+            .collect(),
+    )
+    .await;
+    assert!(
+        !statuses.contains(&429),
+        "correct logins refused as failures: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    // Nothing was counted against the account: the next login works.
+    host.login_ok(&email).await;
+}

@@ -7,13 +7,26 @@ use skiff_contract_tests::{
     Account, PASSWORD, TestHost, assert_problem, assert_unauthorized, eventually,
 };
 
-async fn request_deletion(host: &TestHost, account: &Account) -> Value {
-    let response = host
+/// `DELETE /account` with the account's password, as the contract requires.
+async fn delete_account(
+    host: &TestHost,
+    account: &Account,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let request = host
         .request(Method::DELETE, "/account")
-        .bearer_auth(&account.access_token)
-        .send()
-        .await
-        .unwrap();
+        .bearer_auth(&account.access_token);
+    match body {
+        Some(body) => request.json(&body),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn request_deletion(host: &TestHost, account: &Account) -> Value {
+    let response = delete_account(host, account, Some(json!({"password": PASSWORD}))).await;
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "awaiting_confirmation");
@@ -219,4 +232,90 @@ async fn deletion_endpoints_need_a_token_and_an_own_request() {
         )
         .await;
     assert_problem(missing_code, 400).await;
+}
+
+/// A stolen access token alone cannot start a deletion: the password is asked
+/// again, a wrong one is 401 and counts towards the login throttles.
+#[tokio::test]
+async fn deleting_an_account_needs_its_password_again() {
+    let host = TestHost::start_with(&[("SKIFF_LOCKOUT_MAX_FAILURES", "3")]);
+    let account = host.account().await;
+    assert_problem(delete_account(&host, &account, None).await, 400).await;
+    assert_problem(delete_account(&host, &account, Some(json!({}))).await, 400).await;
+    assert_problem(
+        delete_account(&host, &account, Some(json!({"password": 12}))).await,
+        400,
+    )
+    .await;
+    for _ in 0..3 {
+        let wrong = delete_account(
+            &host,
+            &account,
+            Some(json!({"password": "not the password"})),
+        )
+        .await;
+        let problem = assert_problem(wrong, 401).await;
+        assert_eq!(problem["type"], "/problems/invalid-credentials");
+    }
+    // Three wrong passwords from this client: its login for this account is locked too.
+    let locked = delete_account(&host, &account, Some(json!({"password": PASSWORD}))).await;
+    assert_eq!(
+        assert_problem(locked, 429).await["type"],
+        "/problems/too-many-attempts"
+    );
+    assert_problem(host.login(&account.email, PASSWORD).await, 429).await;
+    assert!(
+        host.notifications_of(&account.access_token, "account.deletion_requested")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn one_deletion_awaits_confirmation_at_a_time() {
+    let host = TestHost::start();
+    let account = host.account().await;
+    let first = request_deletion(&host, &account).await;
+    let again = delete_account(&host, &account, Some(json!({"password": PASSWORD}))).await;
+    assert_eq!(
+        assert_problem(again, 409).await["type"],
+        "/problems/conflict"
+    );
+    // The first is still the one to confirm.
+    let id = first["deletion_id"].as_str().unwrap();
+    assert_eq!(
+        status(&host, &account, id)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "awaiting_confirmation"
+    );
+}
+
+/// Six digits cannot be tried one after another: the fifth wrong code ends the
+/// request, and then even the right code changes nothing.
+#[tokio::test]
+async fn five_wrong_codes_expire_the_request_and_delete_nothing() {
+    let host = TestHost::start();
+    let account = host.account().await;
+    let deletion = request_deletion(&host, &account).await;
+    let id = deletion["deletion_id"].as_str().unwrap();
+    let code = code_for(&host, &account, id).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        assert_problem(confirm(&host, &account, id, wrong).await, 403).await;
+    }
+    assert_problem(confirm(&host, &account, id, &code).await, 409).await;
+    let body: Value = status(&host, &account, id).await.json().await.unwrap();
+    assert_eq!(body["status"], "expired");
+    // Nothing was deleted, and a new request may start.
+    assert_eq!(
+        host.get_auth("/session", &account.access_token)
+            .await
+            .status(),
+        200
+    );
+    host.login_ok(&account.email).await;
+    request_deletion(&host, &account).await;
 }

@@ -93,3 +93,49 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
         );
     }
 }
+
+/// A flood of logins (unknown emails, all at once) is answered, never crashes the
+/// server, and costs bounded memory: at most one Argon2 buffer per core is in use,
+/// whatever the number of requests waiting.
+#[tokio::test]
+async fn a_login_flood_keeps_the_server_up_with_bounded_memory() {
+    let mut host = TestHost::local_with(&[]);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let request = client
+                .post(host.url("/auth/login"))
+                .json(&serde_json::json!({
+                    "email": format!("flood-{i}@example.com"),
+                    "password": "correct horse battery staple",
+                }));
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().expect("every login is answered"));
+    }
+    assert!(
+        statuses.iter().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    let health = client.get(host.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the server still answers");
+    let peak_mib = host.peak_rss_kib() / 1024;
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    eprintln!(
+        "400 parallel logins: {} x 401, {} x 429, {} x 503; peak RSS {peak_mib} MiB",
+        count(401),
+        count(429),
+        count(503)
+    );
+    assert!(
+        peak_mib < 256,
+        "peak RSS {peak_mib} MiB under 400 parallel logins"
+    );
+}

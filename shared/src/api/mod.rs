@@ -94,7 +94,7 @@ pub enum Part {
     /// `POST|GET /jobs`, `GET /jobs/{job_id}`, `GET /notifications`
     Jobs(Box<JobsApi>),
     /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`
-    Account(AccountApi),
+    Account(Box<AccountApi>),
 }
 
 /// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
@@ -160,7 +160,7 @@ impl Part {
                     "/account/deletion/{deletion_id}",
                     get(account_routes::deletion_status),
                 )
-                .with_state(api),
+                .with_state(*api),
         }
     }
 }

@@ -145,25 +145,30 @@ pub struct KeyRing {
     signing_kid: String,
     signing: EncodingKey,
     public: PublicKeys,
+    /// Every private key, newest first, for `derived_secrets`.
+    private: Vec<EncodingKey>,
 }
 
 impl KeyRing {
     pub fn from_private_pems<S: AsRef<str>>(pems: &[S]) -> Result<Self, KeyError> {
         let mut public = Vec::with_capacity(pems.len());
-        let mut signing = None;
+        let mut private = Vec::with_capacity(pems.len());
         for (index, pem) in pems.iter().enumerate() {
             let (jwk, encoding) = parse_private(index, pem.as_ref())?;
             let decoding = DecodingKey::from_rsa_components(&jwk.n, &jwk.e)
                 .map_err(|_| KeyError::NotRsaPem { index })?;
-            signing = Some((jwk.kid.clone(), encoding));
+            private.push(encoding);
             public.push((jwk, decoding));
         }
-        let (signing_kid, signing) = signing.ok_or(KeyError::Empty)?;
         public.reverse();
+        private.reverse();
+        let signing_kid = public.first().ok_or(KeyError::Empty)?.0.kid.clone();
+        let signing = private.first().ok_or(KeyError::Empty)?.clone();
         Ok(Self {
             signing_kid,
             signing,
             public: PublicKeys { keys: public },
+            private,
         })
     }
 
@@ -186,6 +191,22 @@ impl KeyRing {
 
     pub fn public_keys(&self) -> &PublicKeys {
         &self.public
+    }
+
+    /// 256-bit secrets derived from the private keys, newest first, for a purpose
+    /// other than signing tokens (sealing queue messages): nothing else has to be
+    /// configured or rotated, and `purpose` keeps each use's secrets apart.
+    pub fn derived_secrets(&self, purpose: &str) -> Vec<[u8; 32]> {
+        self.private
+            .iter()
+            .map(|key| {
+                let mut hash = Sha256::new();
+                hash.update((purpose.len() as u64).to_be_bytes());
+                hash.update(purpose.as_bytes());
+                hash.update(key.as_bytes());
+                hash.finalize().into()
+            })
+            .collect()
     }
 }
 

@@ -119,7 +119,7 @@ pub fn account_part(
     settings: &AuthSettings,
     work: &WorkSettings,
 ) -> Part {
-    Part::Account(AccountApi {
+    Part::Account(Box::new(AccountApi {
         deletions: DeletionService::new(
             stores.deletions.clone(),
             workflow,
@@ -129,7 +129,7 @@ pub fn account_part(
         ),
         credentials,
         authenticator: authenticator(stores, keys, settings),
-    })
+    }))
 }
 
 /// The queue consumer that runs jobs.

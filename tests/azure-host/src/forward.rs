@@ -1,12 +1,13 @@
 //! HTTP functions with `enableForwardingHttpRequest`: the request is matched
-//! against the HTTP functions' routes, then forwarded unchanged to the handler at
-//! its original path, and the answer returned as it is. No match is the host's
-//! own plain 404.
+//! against the HTTP functions' routes, then forwarded to the handler at its
+//! original path, and the answer returned as it is. No match is the host's own
+//! plain 404. As the Functions front end does, the client's address (with its
+//! port) is appended to `X-Forwarded-For`.
 
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -28,7 +29,11 @@ fn hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-pub async fn forward(State(forwarder): State<Arc<Forwarder>>, request: Request) -> Response {
+pub async fn forward(
+    State(forwarder): State<Arc<Forwarder>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let Some(function) = forwarder.app.http_function(parts.method.as_str(), path) else {
@@ -53,11 +58,16 @@ pub async fn forward(State(forwarder): State<Arc<Forwarder>>, request: Request) 
         .client
         .request(parts.method.clone(), target)
         .body(body);
+    let mut forwarded_for = Vec::new();
     for (name, value) in &parts.headers {
-        if !hop_by_hop(name) {
+        if name == "x-forwarded-for" {
+            forwarded_for.extend(value.to_str().ok().map(str::to_owned));
+        } else if !hop_by_hop(name) {
             outbound = outbound.header(name, value);
         }
     }
+    forwarded_for.push(peer.to_string());
+    outbound = outbound.header("x-forwarded-for", forwarded_for.join(", "));
     let answer = match outbound.send().await {
         Ok(answer) => answer,
         Err(e) => {

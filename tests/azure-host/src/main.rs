@@ -124,7 +124,11 @@ async fn run() -> Result<(), String> {
         let _ = writeln!(out, "Skiff Azure host emulator listening on http://{addr}");
         let _ = out.flush();
     }
-    let server = axum::serve(listener, router).with_graceful_shutdown(async {
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     });
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

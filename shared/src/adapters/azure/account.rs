@@ -22,6 +22,9 @@ pub enum ConnectionStringError {
     NoCredential,
     #[error("{0} is not an http(s) URL")]
     BadEndpoint(&'static str),
+    /// A key or SAS sent in the clear: only a loopback emulator may take plain HTTP.
+    #[error("{0} is plain http:// on a host that is not loopback; use https://")]
+    PlainHttp(&'static str),
 }
 
 /// How requests are authorised.
@@ -84,11 +87,15 @@ impl StorageAccount {
         };
         let endpoint = |key: &'static str, service: &str| -> Result<String, _> {
             let url = get(key).unwrap_or_else(|| format!("{protocol}://{name}.{service}.{suffix}"));
-            if url.starts_with("http://") || url.starts_with("https://") {
-                Ok(url.trim_end_matches('/').to_owned())
-            } else {
-                Err(ConnectionStringError::BadEndpoint(key))
+            let parsed =
+                url::Url::parse(&url).map_err(|_| ConnectionStringError::BadEndpoint(key))?;
+            match parsed.scheme() {
+                "https" => {}
+                "http" if is_loopback(&parsed) => {}
+                "http" => return Err(ConnectionStringError::PlainHttp(key)),
+                _ => return Err(ConnectionStringError::BadEndpoint(key)),
             }
+            Ok(url.trim_end_matches('/').to_owned())
         };
         let credential = match (get("AccountKey"), get("SharedAccessSignature")) {
             (Some(key), _) => Credential::SharedKey(
@@ -129,6 +136,17 @@ impl StorageAccount {
     }
 }
 
+/// Plain HTTP is for an emulator on this machine (Azurite): the SharedKey
+/// signature or SAS would otherwise cross a network readable by anyone on it.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// `https://acct.table.core.windows.net` → `acct`.
 fn account_from_host(url: &str) -> Option<String> {
     let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
@@ -165,6 +183,35 @@ mod tests {
             "http://127.0.0.1:2/devstoreaccount1"
         );
         assert!(matches!(account.credential, Credential::SharedKey(ref k) if k.len() == 64));
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_loopback() {
+        let with = |endpoint: &str| {
+            StorageAccount::parse(&format!(
+                "AccountName=acme;AccountKey=AAAA;TableEndpoint={endpoint};QueueEndpoint=https://acme.queue.core.windows.net"
+            ))
+        };
+        assert_eq!(
+            with("http://acme.table.core.windows.net").unwrap_err(),
+            ConnectionStringError::PlainHttp("TableEndpoint")
+        );
+        assert_eq!(
+            with("http://10.0.0.5:10002/acme").unwrap_err(),
+            ConnectionStringError::PlainHttp("TableEndpoint")
+        );
+        assert_eq!(
+            StorageAccount::parse("DefaultEndpointsProtocol=http;AccountName=acme;AccountKey=AAAA")
+                .unwrap_err(),
+            ConnectionStringError::PlainHttp("TableEndpoint")
+        );
+        for local in [
+            "http://127.0.0.1:10002/acme",
+            "http://localhost:10002/acme",
+            "http://[::1]:10002/acme",
+        ] {
+            assert!(with(local).is_ok(), "{local}");
+        }
     }
 
     #[test]

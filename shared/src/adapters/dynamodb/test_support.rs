@@ -32,7 +32,10 @@ pub(crate) async fn store() -> DynamoStore {
             crate::adapters::aws_http::TlsRoots::Amazon,
         ))
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "skiff-tests"))
+        .credentials_provider({
+            let (id, secret) = moto_credentials();
+            Credentials::new(id, secret, None, None, "skiff-tests")
+        })
         .build();
     let client = Client::from_conf(config);
     let created = client
@@ -79,4 +82,11 @@ fn attribute(name: &str) -> AttributeDefinition {
         .attribute_type(ScalarAttributeType::S)
         .build()
         .expect("name and type are set")
+}
+
+/// The key the tests use with moto: the emulation's administrator when moto
+/// enforces IAM (the runner exports it), else moto's anything-goes `test`.
+pub(crate) fn moto_credentials() -> (String, String) {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| "test".into());
+    (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
 }

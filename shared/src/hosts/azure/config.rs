@@ -16,7 +16,7 @@ pub struct StorageNames {
     pub steps_queue: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AzureConfig {
     pub port: u16,
     pub storage: StorageAccount,
@@ -76,6 +76,23 @@ fn queue_name<F: Fn(&str) -> Option<String>>(
             &value,
             "must be 3-63 lowercase letters, digits and single hyphens",
         ))
+    }
+}
+
+/// The private keys never reach a log line, whoever prints the config (the
+/// storage account's `Debug` already hides its credential).
+impl std::fmt::Debug for AzureConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureConfig")
+            .field("port", &self.port)
+            .field("storage", &self.storage)
+            .field("names", &self.names)
+            .field("create_storage", &self.create_storage)
+            .field("signing_keys", &"<redacted>")
+            .field("auth", &self.auth)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("work", &self.work)
+            .finish()
     }
 }
 
@@ -148,6 +165,22 @@ mod tests {
         assert_eq!(c.names.table, "skiff");
         assert_eq!(c.names.steps_queue, "skiff-deletion-steps");
         assert!(!c.create_storage);
+    }
+
+    #[test]
+    fn debug_output_hides_the_keys_and_the_account_key() {
+        let c = config(&[
+            ("SKIFF_SIGNING_KEYS", "-----BEGIN PRIVATE KEY-----secret"),
+            (
+                "AzureWebJobsStorage",
+                "AccountName=acme;AccountKey=c2VjcmV0LWFjY291bnQta2V5",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("BEGIN PRIVATE KEY"), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert!(!shown.contains("115, 101, 99"), "{shown}");
     }
 
     #[test]

@@ -9,8 +9,10 @@ use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use super::sealed_messages::MessageSeal;
 use super::triggers::{QueueFunctions, router};
 use crate::adapters::azure::test_support;
+use crate::auth::{KeyRing, generate_private_key_pem};
 use crate::config::WorkSettings;
 use crate::domain::{CodeHash, Deletion, DeletionStatus, Event, Job, JobInput, Timestamp, UserId};
 use crate::hosts::notifier;
@@ -37,6 +39,16 @@ where
     value.as_str().unwrap().parse().unwrap()
 }
 
+/// The seal of the handler under test: messages the host delivers were written
+/// (and sealed) by the handler itself.
+fn seal() -> &'static MessageSeal {
+    static SEAL: std::sync::OnceLock<MessageSeal> = std::sync::OnceLock::new();
+    SEAL.get_or_init(|| {
+        let keys = KeyRing::from_private_pems(&[generate_private_key_pem().unwrap()]).unwrap();
+        MessageSeal::new(&keys)
+    })
+}
+
 async fn functions() -> (Stores, axum::Router) {
     let stores = Stores::from_one(test_support::store().await);
     let app = QueueFunctions {
@@ -49,14 +61,24 @@ async fn functions() -> (Stores, axum::Router) {
         },
         jobs: Arc::new(test_support::queue().await),
         notifier: notifier(&stores),
+        seal: seal().clone(),
     };
     (stores, router(app))
 }
 
+/// Invokes `function` with the fixture's payload, its message sealed as the
+/// handler seals what it writes.
 async fn invoke(router: &axum::Router, function: &str, path: &str) -> (StatusCode, Value) {
+    let mut invocation: Value = serde_json::from_str(&fixture(path)).unwrap();
+    let text = invocation["Data"]["message"].as_str().unwrap().to_owned();
+    invocation["Data"]["message"] = seal().seal(&text).into();
+    send(router, function, invocation.to_string()).await
+}
+
+async fn send(router: &axum::Router, function: &str, body: String) -> (StatusCode, Value) {
     let request = Request::post(format!("/{function}"))
         .header("content-type", "application/json")
-        .body(Body::from(fixture(path)))
+        .body(Body::from(body))
         .unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -88,7 +110,8 @@ async fn the_worker_runs_the_job_and_hands_its_event_to_the_output_binding() {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         let events = body["Outputs"]["events"].as_array().unwrap();
         assert_eq!(events.len(), 1, "{body}");
-        let event: Event = serde_json::from_str(events[0].as_str().unwrap()).unwrap();
+        let sealed = events[0].as_str().unwrap();
+        let event: Event = serde_json::from_str(&seal().open(sealed).unwrap()).unwrap();
         assert_eq!(
             serde_json::to_value(&event).unwrap()["type"],
             "job.succeeded"
@@ -99,19 +122,46 @@ async fn the_worker_runs_the_job_and_hands_its_event_to_the_output_binding() {
     }
 }
 
+/// Bad trigger input is refused (400, so the host retries and then poisons it),
+/// never a 500, and shows no Outputs or Logs.
 #[tokio::test]
-async fn a_malformed_message_fails_so_the_host_retries_then_poisons_it() {
+async fn a_malformed_message_is_refused_so_the_host_retries_then_poisons_it() {
     let (_, router) = functions().await;
     let (status, body) = invoke(&router, "worker", "worker/not-a-job.json").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["type"], "/problems/invalid-request");
     assert!(
-        body["Logs"][0]
-            .as_str()
-            .unwrap()
-            .contains("malformed worker message"),
+        body.get("Outputs").is_none() && body.get("Logs").is_none(),
         "{body}"
     );
-    assert_eq!(body["Outputs"], serde_json::json!({}));
+}
+
+/// What a client's `POST /worker` is, forwarded at its own path: a well-formed
+/// invocation of an unsealed message, or no invocation at all. The 404 of any
+/// unknown path, and nothing runs.
+#[tokio::test]
+async fn unsealed_messages_and_other_bodies_get_the_404_of_an_unknown_path() {
+    let (stores, router) = functions().await;
+    let job = queued_job(&stores, "worker/echo-job.json").await;
+    for function in ["worker", "notifier", "workflow"] {
+        for body in [
+            fixture("worker/echo-job.json"),
+            "not json".to_owned(),
+            "{}".to_owned(),
+            String::new(),
+        ] {
+            let (status, answer) = send(&router, function, body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{function}: {answer}");
+            assert_eq!(answer["type"], "/problems/not-found");
+            assert!(answer.get("Outputs").is_none() && answer.get("Logs").is_none());
+        }
+    }
+    let stored = stores.jobs.get(job.user_id, job.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.status.as_str(),
+        "queued",
+        "a forged message ran a job"
+    );
 }
 
 #[tokio::test]

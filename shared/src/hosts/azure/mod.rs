@@ -7,7 +7,9 @@
 mod config;
 mod outputs;
 mod protocol;
+mod sealed_messages;
 mod triggers;
+mod whole_bodies;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use tokio::net::TcpListener;
 pub use config::{AzureConfig, StorageNames};
 pub use outputs::BindingOutputs;
 pub use protocol::{InvocationRequest, InvocationResponse};
+pub use sealed_messages::MessageSeal;
 pub use triggers::{
     EVENTS_BINDING, FUNCTIONS, NOTIFIER, STEPS_BINDING, TRIGGER_BINDING, WORKER, WORKFLOW,
 };
@@ -31,6 +34,7 @@ use crate::hosts::chained::{ChainedQueues, MessageSink};
 use crate::hosts::{Backend, build_router, notifier};
 use crate::jobs::JobRegistry;
 use crate::ports::{StoreError, Stores};
+use sealed_messages::SealedSink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AzureError {
@@ -102,18 +106,26 @@ pub async fn run() -> Result<(), AzureError> {
         storage.create_if_missing().await?;
     }
     let stores = Stores::from_one(TableStore::new(storage.table.clone()));
+    let seal = MessageSeal::new(&keys);
+    let sealed = |queue: &StorageQueue| -> Arc<dyn MessageSink> {
+        Arc::new(SealedSink {
+            inner: Arc::new(queue.clone()),
+            seal: seal.clone(),
+        })
+    };
     let direct = ChainedQueues {
-        jobs: Arc::new(storage.jobs.clone()),
-        events: Arc::new(storage.events.clone()),
-        steps: Arc::new(storage.steps.clone()),
+        jobs: sealed(&storage.jobs),
+        events: sealed(&storage.events),
+        steps: sealed(&storage.steps),
     };
     let registry = JobRegistry::builtin();
     let queue_functions = triggers::QueueFunctions {
         stores: stores.clone(),
         registry: registry.clone(),
         work: config.work,
-        jobs: direct.jobs.clone(),
+        jobs: Arc::new(storage.jobs.clone()),
         notifier: notifier(&stores),
+        seal,
     };
     let router = build_router(
         Backend {
@@ -130,6 +142,10 @@ pub async fn run() -> Result<(), AzureError> {
     )?
     .layer(axum::middleware::map_request(
         crate::hosts::client_address::from_functions_front_end,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        config.max_body_bytes,
+        whole_bodies::read_whole_body,
     ))
     .merge(triggers::router(queue_functions));
 

@@ -1,12 +1,16 @@
 //! The queue-triggered functions, served at `/{FunctionName}` as the host invokes
 //! them: the job worker, the notifier and the deletion workflow's steps. Each
 //! answers 200 when the message is done (its output bindings are then written)
-//! and 500 when the host must deliver it again.
+//! and 500 when the host must deliver it again. A request whose message does not
+//! carry this handler's seal (a client's `POST /worker`, forwarded like any HTTP
+//! request) gets the contract's 404 and nothing else; see `sealed_messages`.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -14,8 +18,10 @@ use tracing::Instrument;
 
 use super::outputs::BindingOutputs;
 use super::protocol::{InvocationRequest, InvocationResponse};
+use super::sealed_messages::{MessageSeal, SealedSink};
 use crate::config::WorkSettings;
 use crate::domain::Event;
+use crate::error::Error;
 use crate::hosts::chained::{ChainedQueues, MessageSink, run_step};
 use crate::hosts::{deletion_steps, job_worker};
 use crate::jobs::JobRegistry;
@@ -67,15 +73,23 @@ pub struct QueueFunctions {
     /// messaging bundle needs one.
     pub jobs: Arc<dyn MessageSink>,
     pub notifier: Notifier,
+    /// Seals what the functions send and opens what they are given.
+    pub seal: MessageSeal,
 }
 
 impl QueueFunctions {
-    /// Events and steps go to output bindings of this invocation.
+    /// Events and steps go to output bindings of this invocation, sealed.
     fn queues(&self, outputs: &BindingOutputs) -> ChainedQueues {
+        let sealed = |inner: Arc<dyn MessageSink>| -> Arc<dyn MessageSink> {
+            Arc::new(SealedSink {
+                inner,
+                seal: self.seal.clone(),
+            })
+        };
         ChainedQueues {
-            jobs: self.jobs.clone(),
-            events: outputs.binding(EVENTS_BINDING),
-            steps: outputs.binding(STEPS_BINDING),
+            jobs: sealed(self.jobs.clone()),
+            events: sealed(outputs.binding(EVENTS_BINDING)),
+            steps: sealed(outputs.binding(STEPS_BINDING)),
         }
     }
 }
@@ -88,9 +102,7 @@ pub fn router(functions: QueueFunctions) -> Router {
         .with_state(Arc::new(functions))
 }
 
-type Answer = (StatusCode, Json<InvocationResponse>);
-
-fn failed(log: String) -> Answer {
+fn failed(log: String) -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Json(InvocationResponse {
@@ -98,22 +110,46 @@ fn failed(log: String) -> Answer {
             ..InvocationResponse::default()
         }),
     )
+        .into_response()
 }
 
-/// Decodes the message, runs `handle` in a span naming the message, and answers.
-/// A message that does not decode fails too: the host retries it and then moves
-/// it to the poison queue, where it is kept, as on AWS (dead-letter queue).
+/// What a request that is not this host's invocation of a sealed message gets:
+/// the same answer as any unknown path.
+fn not_an_invocation() -> Response {
+    Error::NotFound.into_response()
+}
+
+/// Opens and decodes the message, runs `handle` in a span naming the message, and
+/// answers. A body that is not an invocation, or a message without this handler's
+/// seal, is answered 404 and touches nothing. A sealed message that does not
+/// decode (a bug, or a message of an older version) is refused with 400: the host
+/// retries it and then moves it to the poison queue, where it is kept, as on AWS
+/// (dead-letter queue).
 async fn invoke<T, F, Fut>(
     function: &'static str,
-    request: InvocationRequest,
+    seal: &MessageSeal,
+    body: Bytes,
     outputs: BindingOutputs,
     handle: F,
-) -> Answer
+) -> Response
 where
     T: DeserializeOwned,
     F: FnOnce(T) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
+    let Ok(request) = serde_json::from_slice::<InvocationRequest>(&body) else {
+        return not_an_invocation();
+    };
+    let Some(text) = request
+        .trigger_text(TRIGGER_BINDING)
+        .and_then(|text| seal.open(&text))
+    else {
+        tracing::warn!(
+            function,
+            "a request to a queue function without a sealed message; answered 404"
+        );
+        return not_an_invocation();
+    };
     let message_id = request.metadata_text("Id").unwrap_or_default();
     let span = tracing::info_span!(
         "invocation",
@@ -121,17 +157,13 @@ where
         message_id = %message_id,
         dequeue_count = request.dequeue_count().unwrap_or_default(),
     );
-    let Some(text) = request.trigger_text(TRIGGER_BINDING) else {
-        let log = format!("no Data.{TRIGGER_BINDING} in the invocation");
-        span.in_scope(|| tracing::error!("{log}"));
-        return failed(log);
-    };
     let message: T = match serde_json::from_str(&text) {
         Ok(message) => message,
         Err(e) => {
-            let log = format!("malformed {function} message: {e}");
-            span.in_scope(|| tracing::error!("{log}"));
-            return failed(log);
+            span.in_scope(
+                || tracing::error!(error = %e, "a sealed {function} message does not decode"),
+            );
+            return Error::invalid(format!("malformed {function} message")).into_response();
         }
     };
     match handle(message).instrument(span.clone()).await {
@@ -141,7 +173,8 @@ where
                 outputs: outputs.into_outputs(),
                 ..InvocationResponse::default()
             }),
-        ),
+        )
+            .into_response(),
         Err(e) => {
             span.in_scope(|| tracing::warn!(error = %e, "invocation failed; the host retries it"));
             failed(e)
@@ -149,10 +182,7 @@ where
     }
 }
 
-async fn worker(
-    State(app): State<Arc<QueueFunctions>>,
-    Json(request): Json<InvocationRequest>,
-) -> Answer {
+async fn worker(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Response {
     let outputs = BindingOutputs::default();
     let worker = job_worker(
         &app.stores,
@@ -160,34 +190,38 @@ async fn worker(
         app.registry.clone(),
         &app.work,
     );
-    invoke(WORKER, request, outputs, |m: JobMessage| async move {
-        worker.handle(m).await.map_err(|e| e.to_string())
-    })
+    invoke(
+        WORKER,
+        &app.seal,
+        body,
+        outputs,
+        |m: JobMessage| async move { worker.handle(m).await.map_err(|e| e.to_string()) },
+    )
     .await
 }
 
-async fn notifier(
-    State(app): State<Arc<QueueFunctions>>,
-    Json(request): Json<InvocationRequest>,
-) -> Answer {
+async fn notifier(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Response {
+    let seal = app.seal.clone();
     invoke(
         NOTIFIER,
-        request,
+        &seal,
+        body,
         BindingOutputs::default(),
         |e: Event| async move { app.notifier.handle(e).await.map_err(|e| e.to_string()) },
     )
     .await
 }
 
-async fn workflow(
-    State(app): State<Arc<QueueFunctions>>,
-    Json(request): Json<InvocationRequest>,
-) -> Answer {
+async fn workflow(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Response {
     let outputs = BindingOutputs::default();
     let queues = app.queues(&outputs);
     let steps = deletion_steps(&app.stores, Arc::new(queues.clone()));
-    invoke(WORKFLOW, request, outputs, |m: StepMessage| async move {
-        run_step(&steps, &queues, m).await
-    })
+    invoke(
+        WORKFLOW,
+        &app.seal,
+        body,
+        outputs,
+        |m: StepMessage| async move { run_step(&steps, &queues, m).await },
+    )
     .await
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::{AwsEnv, Function, LambdaConfig, build_with};
-use crate::adapters::dynamodb::test_support::{moto_endpoint, store};
+use crate::adapters::dynamodb::test_support::{moto_credentials, moto_endpoint, store};
 use crate::auth::{KeyRing, generate_private_key_pem};
 use crate::config::{Env, auth_settings};
 
@@ -36,10 +36,11 @@ fn events_dir() -> PathBuf {
 /// the variables `AwsEnv` reads.
 pub(super) fn moto_sdk() -> aws_types::SdkConfig {
     let endpoint = moto_endpoint();
+    let (id, secret) = moto_credentials();
     AwsEnv::from(&Env::from_pairs(&[
         ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ACCESS_KEY_ID", id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
     ]))
     .expect("moto settings are complete")
