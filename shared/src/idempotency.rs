@@ -147,11 +147,13 @@ fn fingerprint(payload: &impl Serialize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "sqlite")]
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use serde_json::json;
 
     use super::*;
+    #[cfg(feature = "sqlite")]
     use crate::ports::SystemClock;
 
     #[cfg(feature = "sqlite")]

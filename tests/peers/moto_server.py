@@ -15,13 +15,35 @@ answers every request with "Connection: close". AWS endpoints keep connections o
 and every SDK pools them, so with werkzeug each call paid a TCP connection that it
 never pays on AWS: the SQS batch benchmark counted those connects as client CPU
 time, on both sides.
+
+With IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), moto checks each request's SigV4
+signature. For form-encoded requests (SNS, the query protocol) it signs again from
+the parsed form, re-encoded its own way, because the raw body was consumed by form
+parsing: a Rust SDK request whose message holds a space then fails with
+SignatureDoesNotMatch, which AWS would accept. The raw body of the request being
+served is kept (requests run one at a time) and moto signs that instead.
 """
 
+import io
 import sys
 import threading
 
+from moto.iam import access_control
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from waitress import serve
+
+RAW_BODY = {"body": b""}
+
+
+def sign_the_raw_body():
+    create = access_control.IAMRequestBase._create_aws_request
+
+    def create_from_raw(self):
+        if not self._body and RAW_BODY["body"]:
+            self._body = RAW_BODY["body"]
+        return create(self)
+
+    access_control.IAMRequestBase._create_aws_request = create_from_raw
 
 
 def serialised(app):
@@ -29,6 +51,10 @@ def serialised(app):
 
     def call(environ, start_response):
         with lock:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            RAW_BODY["body"] = body
             # Materialise the body inside the lock: moto may build it lazily.
             return list(app(environ, start_response))
 
@@ -37,6 +63,7 @@ def serialised(app):
 
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
+    sign_the_raw_body()
     app = DomainDispatcherApplication(create_backend_app)
     # threads: requests being read or answered at once (the lock runs one at a time);
     # channel_timeout: idle keep-alive connections outlive the SDKs' 90 s pool timeout.

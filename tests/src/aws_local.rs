@@ -1,9 +1,11 @@
 //! Emulated AWS as a test host: the template's resources provisioned in moto
 //! (queues, topic and subscription, the Step Functions state machine, which moto
-//! executes), every real Lambda binary polling `cargo lambda watch`'s Runtime API,
-//! watch's router (which mirrors the API Gateway routes) as the one base URL, and
-//! `infra/emulate/event_sources.py` doing what Lambda's SQS event-source mappings
-//! do. This is `make aws-local` with the harness's keys and settings.
+//! executes), every real Lambda binary polling `cargo lambda watch`'s Runtime API
+//! as the principal its template policies describe (moto enforces IAM),
+//! `infra/emulate/api_gateway.py` routing like the template's HTTP API as the one
+//! base URL, and `infra/emulate/event_sources.py` doing what Lambda's SQS
+//! event-source mappings do. This is `make aws-local` with the harness's keys and
+//! settings.
 //!
 //! The runner (`tests/run`) names the peers and tools in variables:
 //! `SKIFF_TEST_AWS_ENDPOINT` (moto), `SKIFF_TEST_TEMPLATE_JSON` (the decoded
@@ -58,8 +60,13 @@ fn free_port() -> u16 {
 /// Every process is killed when dropped.
 pub struct AwsLocal {
     pub base_url: String,
+    /// The emulated API Gateway's port (the base URL's).
     port: u16,
+    /// `cargo lambda watch`: the Runtime API the functions poll, and the Invoke
+    /// API the gateway and the event sources call.
+    watch_port: u16,
     watch: Child,
+    gateway: Option<Child>,
     functions: Vec<Child>,
     event_sources: Option<Child>,
     dir: TempDir,
@@ -93,7 +100,7 @@ impl AwsLocal {
         denied: &[&str],
     ) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let (port, watch_port) = (free_port(), free_port());
         let base_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.path().join("functions.env");
         let mappings = dir.path().join("event-sources.json");
@@ -109,7 +116,7 @@ impl AwsLocal {
                 "127.0.0.1",
                 "-P",
             ])
-            .arg(port.to_string())
+            .arg(watch_port.to_string())
             .current_dir(workspace_root())
             .stdin(Stdio::null())
             .stdout(watch_log.try_clone().expect("log file"))
@@ -119,7 +126,9 @@ impl AwsLocal {
         let mut stack = Self {
             base_url,
             port,
+            watch_port,
             watch,
+            gateway: None,
             functions: Vec::new(),
             event_sources: None,
             dir,
@@ -137,12 +146,14 @@ impl AwsLocal {
                 &env_file.with_extension(format!("env.{name}")),
             ));
             for _ in 0..instances {
-                let child = stack.spawn_function(name, port, &own_env);
+                let child = stack.spawn_function(name, watch_port, &own_env);
                 stack.functions.push(child);
             }
         }
+        let watch_url = format!("http://127.0.0.1:{watch_port}");
+        stack.gateway = Some(start_gateway(&watch_url, port));
         stack.wait_until_ready()?;
-        stack.event_sources = Some(start_event_sources(&mappings, &stack.base_url));
+        stack.event_sources = Some(start_event_sources(&mappings, &watch_url));
         Ok(stack)
     }
 
@@ -175,7 +186,7 @@ impl AwsLocal {
     /// Waits until watch accepts connections; watch exiting means its port was taken.
     fn wait_for_watch(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.watch_port)).is_err() {
             self.check_watch()?;
             if Instant::now() > deadline {
                 panic!("cargo lambda watch did not listen within {START_TIMEOUT:?}");
@@ -286,6 +297,20 @@ fn provision(
     );
 }
 
+/// API Gateway in front of the functions, on `port` (infra/emulate/api_gateway.py).
+fn start_gateway(watch_url: &str, port: u16) -> Child {
+    Command::new(required_var("SKIFF_TEST_PYTHON"))
+        .arg(workspace_root().join("infra/emulate/api_gateway.py"))
+        .arg(required_var("SKIFF_TEST_TEMPLATE_JSON"))
+        .arg(watch_url)
+        .args(["127.0.0.1", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn api_gateway.py")
+}
+
 /// The SQS event-source mappings of the stack, invoking the functions through
 /// watch's Invoke API.
 fn start_event_sources(mappings: &Path, base_url: &str) -> Child {
@@ -317,6 +342,7 @@ impl Drop for AwsLocal {
             .functions
             .iter_mut()
             .chain(self.event_sources.iter_mut())
+            .chain(self.gateway.iter_mut())
             .chain(std::iter::once(&mut self.watch))
         {
             let _ = child.kill();

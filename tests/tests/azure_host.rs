@@ -50,11 +50,12 @@ async fn every_path_is_forwarded_to_the_contract_router() {
     );
 }
 
+/// With forwarding, a client's `POST /workflow` reaches the handler at the queue
+/// function's own path, exactly as the host's invocation does. It acts only on
+/// messages it sealed itself: whatever the body, a client gets the 404 of any
+/// unknown path, never an invocation's `Outputs` or `Logs`, and nothing runs.
 #[tokio::test]
-async fn a_step_forged_through_the_http_function_deletes_nothing() {
-    // With forwarding, a client's POST /workflow reaches the queue function's
-    // route just as the host's invocation does. The steps themselves refuse to
-    // delete for a deletion its owner did not confirm.
+async fn client_requests_never_reach_the_queue_functions() {
     let host = TestHost::azure_with(&[]);
     let victim = host.account().await;
     let step = serde_json::json!({
@@ -62,14 +63,55 @@ async fn a_step_forged_through_the_http_function_deletes_nothing() {
         "deletion_id": uuid::Uuid::new_v4(),
         "user_id": victim.user_id,
     });
-    let forged = host
-        .request(reqwest::Method::POST, "/workflow")
-        .json(&serde_json::json!({"Data": {"message": step.to_string()}, "Metadata": {}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), 500);
+    let invocation = serde_json::json!({"Data": {"message": step.to_string()}, "Metadata": {}});
+    for path in ["/worker", "/notifier", "/workflow"] {
+        for body in [invocation.to_string(), "garbage".to_owned(), String::new()] {
+            let response = host
+                .request(reqwest::Method::POST, path)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 404, "{path}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+            let answer: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(answer["type"], "/problems/not-found");
+            assert!(
+                answer.get("Outputs").is_none() && answer.get("Logs").is_none(),
+                "{answer}"
+            );
+        }
+    }
     let session = host.get_auth("/session", &victim.access_token).await;
     assert_eq!(session.status(), 200);
     host.login_ok(&victim.email).await;
+}
+
+/// A body far over the limit is read to its end before the answer, so the host
+/// never sees a closed connection: 413 every time, never a 502.
+#[tokio::test]
+async fn oversized_bodies_are_413_every_time() {
+    let host = TestHost::azure_with(&[]);
+    let body = format!(
+        r#"{{"email":"a@example.com","password":"{}"}}"#,
+        "x".repeat(8 * 1024 * 1024)
+    );
+    for _ in 0..6 {
+        let response = host
+            .request(reqwest::Method::POST, "/auth/login")
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
 }

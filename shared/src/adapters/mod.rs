@@ -7,6 +7,8 @@ pub mod aws_http;
 pub mod aws_messaging;
 #[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(any(feature = "dynamodb", feature = "azure"))]
+mod conflict_backoff;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "sqlite")]

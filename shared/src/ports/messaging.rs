@@ -40,4 +40,10 @@ pub trait DeletionWorkflow: Send + Sync {
     async fn start(&self, deletion: &Deletion) -> Result<(), StoreError>;
     /// Lets a deletion that the owner confirmed run its deleting steps.
     async fn proceed(&self, deletion: &Deletion) -> Result<Proceed, StoreError>;
+    /// Whether `proceed` needs the task token the workflow's first step records
+    /// (Step Functions). The code reaches the owner as soon as the request is made,
+    /// so a confirmation can come before that step has run; it then waits for it.
+    fn needs_task_token(&self) -> bool {
+        false
+    }
 }

@@ -110,6 +110,11 @@ impl DeletionService {
         if self.clock.now() >= deletion.expires_at {
             return Err(closed());
         }
+        let deletion = if self.workflow.needs_task_token() && deletion.task_token.is_none() {
+            self.once_the_workflow_waits(user, id).await?
+        } else {
+            deletion
+        };
         let won = self
             .deletions
             .transition(
@@ -166,6 +171,36 @@ impl DeletionService {
         let id: DeletionId = id.parse().map_err(|_| Error::NotFound)?;
         let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
         Ok(json!({"deletion_id": deletion.id, "status": deletion.status}))
+    }
+}
+
+impl DeletionService {
+    /// How long a confirmation waits for the workflow's first step to record its
+    /// task token (it is dispatched through a queue; this takes well under a second).
+    const TASK_TOKEN_WAIT: Duration = Duration::from_secs(10);
+
+    /// The deletion once the workflow's first step has recorded its task token.
+    async fn once_the_workflow_waits(
+        &self,
+        user: UserId,
+        id: DeletionId,
+    ) -> Result<Deletion, Error> {
+        let deadline = tokio::time::Instant::now() + Self::TASK_TOKEN_WAIT;
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
+            if deletion.task_token.is_some()
+                || deletion.status != DeletionStatus::AwaitingConfirmation
+            {
+                return Ok(deletion);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(deletion_id = %id, "the deletion workflow has not reached its confirmation step");
+                return Err(Error::Overloaded {
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+        }
     }
 }
 

@@ -62,6 +62,10 @@ impl DeletionWorkflow for SfnDeletionWorkflow {
         }
     }
 
+    fn needs_task_token(&self) -> bool {
+        true
+    }
+
     async fn proceed(&self, deletion: &Deletion) -> Result<Proceed, StoreError> {
         let token = deletion.task_token.as_deref().ok_or_else(|| {
             StoreError::message("the deletion workflow has not reached its confirmation step yet")

@@ -2,11 +2,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{Item, get_parsed, get_s, n, s};
-use super::{DynamoStore, MAX_OPTIMISTIC_ATTEMPTS, TTL_ATTRIBUTE, is_condition_failure};
+use super::{DynamoStore, TTL_ATTRIBUTE, is_condition_failure};
 use crate::domain::{
     Admission, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleState, Timestamp,
 };
 use crate::ports::{StoreError, ThrottleStore};
+
+/// Tries per admission or settlement: a client's counter is written by every
+/// login from its address, so it sees more concurrent writers than any record.
+const THROTTLE_ATTEMPTS: usize = 32;
 
 fn throttle_key(key: &ThrottleKey) -> Item {
     super::item::key(format!("THROTTLE#{}", key.as_str()), "THROTTLE")
@@ -28,7 +32,10 @@ impl DynamoStore {
         policy: &LoginThrottlePolicy,
         decide: impl Fn(Option<ThrottleState>) -> (Option<ThrottleState>, R),
     ) -> Result<R, StoreError> {
-        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+        for attempt in 0..THROTTLE_ATTEMPTS {
+            if attempt > 0 {
+                crate::adapters::conflict_backoff::after_conflict(attempt).await;
+            }
             let stored = self
                 .read(throttle_key(key), "read throttle counter")
                 .await?

@@ -142,10 +142,21 @@ async fn a_malformed_message_is_refused_so_the_host_retries_then_poisons_it() {
 #[tokio::test]
 async fn unsealed_messages_and_other_bodies_get_the_404_of_an_unknown_path() {
     let (stores, router) = functions().await;
-    let job = queued_job(&stores, "worker/echo-job.json").await;
+    // A queued job of its own (the fixtures' ids are shared by the other tests),
+    // and the invocation the host would send for it, unsealed.
+    let owner = UserId::new_random();
+    let job = Job::queued(
+        owner,
+        "echo".parse().unwrap(),
+        JobInput::parse(serde_json::json!({"n": 1})).unwrap(),
+        Timestamp::now(),
+    );
+    stores.jobs.create(&job).await.unwrap();
+    let message = serde_json::json!({"job_id": job.id, "user_id": owner}).to_string();
+    let unsealed = serde_json::json!({"Data": {"message": message}, "Metadata": {}}).to_string();
     for function in ["worker", "notifier", "workflow"] {
         for body in [
-            fixture("worker/echo-job.json"),
+            unsealed.clone(),
             "not json".to_owned(),
             "{}".to_owned(),
             String::new(),

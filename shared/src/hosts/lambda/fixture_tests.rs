@@ -86,6 +86,13 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         .await
         .unwrap()
         .state_machine_arn;
+    let topic = aws_sdk_sns::Client::new(sdk)
+        .create_topic()
+        .name(format!("skiff-test-events-{unique}"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn;
     LambdaConfig {
         table,
         auth: auth_settings(
@@ -98,7 +105,7 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         jwks: Some(jwks),
         warm_up: true,
         jobs_queue_url: Some(queue_url),
-        events_topic_arn: None,
+        events_topic_arn: topic,
         deletion_state_machine_arn: Some(state_machine),
         work: crate::config::work_settings(&Env::from_lookup(|_| None)).unwrap(),
     }

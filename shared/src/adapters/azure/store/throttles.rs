@@ -1,13 +1,17 @@
 use async_trait::async_trait;
 
 use super::TableStore;
-use crate::adapters::azure::table::{MAX_OPTIMISTIC_ATTEMPTS, Write};
+use crate::adapters::azure::table::Write;
 use crate::domain::{
     Admission, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleState, Timestamp,
 };
 use crate::ports::{StoreError, ThrottleStore};
 
 const ROW: &str = "throttle";
+
+/// Tries per admission or settlement: a client's counter is written by every
+/// login from its address, so it sees more concurrent writers than any record.
+const THROTTLE_ATTEMPTS: usize = 32;
 
 /// The key is already a fixed-length digest, safe as a PartitionKey.
 fn throttle_pk(key: &ThrottleKey) -> String {
@@ -23,7 +27,10 @@ impl TableStore {
         decide: impl Fn(Option<ThrottleState>) -> (Option<ThrottleState>, R) + Send + Sync,
     ) -> Result<R, StoreError> {
         let pk = throttle_pk(key);
-        for _ in 0..MAX_OPTIMISTIC_ATTEMPTS {
+        for attempt in 0..THROTTLE_ATTEMPTS {
+            if attempt > 0 {
+                crate::adapters::conflict_backoff::after_conflict(attempt).await;
+            }
             let stored = self
                 .table
                 .get::<ThrottleState>(&pk, ROW, "read throttle counter")
