@@ -118,6 +118,8 @@ start_moto() {
   local port mode="${1:-}" no_auth=inf
   port="$(free_port)"
   [ "$mode" = iam ] && no_auth=3
+  # With IAM, state machines act as the principal whose key id provision.py writes here.
+  [ "$mode" = iam ] && export SKIFF_MOTO_STATE_MACHINE_KEY="$tools_dir/moto-$port-state-machine.key"
   # MOTO_PORT: moto builds some resource URLs from it, as `python -m moto.server` does.
   MOTO_PORT="$port" INITIAL_NO_AUTH_ACTION_COUNT="$no_auth" \
     "$moto_venv/bin/python" tests/peers/moto_server.py 127.0.0.1 "$port" \

@@ -22,7 +22,9 @@ other statements are granted on "*". TransactWriteItems is authorised by AWS per
 contained write and by moto by its own name: a statement granting
 ConditionCheckItem (used only inside transactions) also grants it.
 --deny FUNCTION:ACTION removes one action from one function's policy (a test shows
-that the contract suite then fails).
+that the contract suite then fails). The state machine's `Policies` become a
+principal too, whose key id goes to the file SKIFF_MOTO_STATE_MACHINE_KEY names:
+moto's Step Functions acts as it (tests/peers/moto_server.py).
 The script itself uses the credentials in its environment (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY; "test" when unset, for a moto without IAM).
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
@@ -205,15 +207,15 @@ def emulated_policy(statements, denied):
     return {"Version": "2012-10-17", "Statement": result}
 
 
-def function_principal(stack, binary, props, denied):
-    """An IAM user holding exactly the function's policies; returns its access key."""
+def principal(stack, name, props, denied):
+    """An IAM user holding exactly the resource's `Policies`; returns its access key."""
     statements = []
     for policy in props.get("Policies", []):
         if not (isinstance(policy, dict) and "Statement" in policy):
-            sys.exit(f"provision.py: {binary} has a policy the emulation does not understand: {policy}")
+            sys.exit(f"provision.py: {name} has a policy the emulation does not understand: {policy}")
         statements.extend(stack.resolve(policy["Statement"]))
     iam = stack.client("iam")
-    user = f"{stack.name}-{binary}"
+    user = f"{stack.name}-{name}"
     iam.create_user(UserName=user)
     iam.put_user_policy(UserName=user, PolicyName="function",
                         PolicyDocument=json.dumps(emulated_policy(statements, denied)))
@@ -329,9 +331,18 @@ def main():
     # Each function's own principal, as its execution role would be.
     for logical, props in functions.items():
         binary = template["Resources"][logical].get("Metadata", {}).get("BuildProperties", {}).get("Binary")
-        key_id, secret = function_principal(stack, binary, props, denied.get(binary, set()))
+        key_id, secret = principal(stack, binary, props, denied.get(binary, set()))
         with open(f"{env_path}.{binary}", "w") as out:
             out.write(f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    # The state machine's role, which moto's own Step Functions client acts as
+    # (tests/peers/moto_server.py); every stack's has the same policies.
+    key_file = os.environ.get("SKIFF_MOTO_STATE_MACHINE_KEY")
+    for logical, resource in template["Resources"].items():
+        if key_file and resource["Type"] == "AWS::Serverless::StateMachine":
+            key_id, _ = principal(stack, "states", resource.get("Properties", {}), set())
+            with open(f"{key_file}.{stack.name}", "w") as out:
+                out.write(key_id)
+            os.replace(f"{key_file}.{stack.name}", key_file)
     unknown = set(denied) - {template["Resources"][l].get("Metadata", {}).get("BuildProperties", {}).get("Binary") for l in functions}
     if unknown:
         sys.exit(f"provision.py: --deny names no function: {sorted(unknown)}")

@@ -22,9 +22,17 @@ the parsed form, re-encoded its own way, because the raw body was consumed by fo
 parsing: a Rust SDK request whose message holds a space then fails with
 SignatureDoesNotMatch, which AWS would accept. The raw body of the request being
 served is kept (requests run one at a time) and moto signs that instead.
+
+moto runs a state machine's service integrations (SQS, DynamoDB, SNS) by calling
+itself over HTTP with the fixed key "ak". Under IAM that key exists for no one, and
+every step would be refused. On AWS a state machine acts as its role: here "ak"
+stands for the principal whose key id is in the file SKIFF_MOTO_STATE_MACHINE_KEY
+names (infra/emulate/provision.py creates it from the state machine's `Policies` in
+the template), and its requests, made inside this process, are not signature-checked.
 """
 
 import io
+import os
 import sys
 import threading
 
@@ -46,6 +54,32 @@ def sign_the_raw_body():
     access_control.IAMRequestBase._create_aws_request = create_from_raw
 
 
+def state_machines_act_as_their_role():
+    key_file = os.environ.get("SKIFF_MOTO_STATE_MACHINE_KEY")
+    if not key_file:
+        return
+    create = access_control.create_access_key
+    check_signature = access_control.IAMRequestBase.check_signature
+
+    def is_internal(access_key_id):
+        return access_key_id == "ak" and os.path.exists(key_file)
+
+    def create_as_role(account_id, partition, access_key_id, headers):
+        if is_internal(access_key_id):
+            with open(key_file) as f:
+                access_key_id = f.read().strip()
+        return create(account_id=account_id, partition=partition,
+                      access_key_id=access_key_id, headers=headers)
+
+    def check(self):
+        credential = self._get_string_between("Credential=", "/", self._headers["Authorization"])
+        if not is_internal(credential):
+            check_signature(self)
+
+    access_control.create_access_key = create_as_role
+    access_control.IAMRequestBase.check_signature = check
+
+
 def serialised(app):
     lock = threading.Lock()
 
@@ -64,6 +98,7 @@ def serialised(app):
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     sign_the_raw_body()
+    state_machines_act_as_their_role()
     app = DomainDispatcherApplication(create_backend_app)
     # threads: requests being read or answered at once (the lock runs one at a time);
     # channel_timeout: idle keep-alive connections outlive the SDKs' 90 s pool timeout.

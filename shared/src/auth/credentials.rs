@@ -129,3 +129,97 @@ impl CredentialCheck {
         }
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::time::Duration;
+
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    use argon2::{Algorithm, Argon2, Params, Version};
+
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::auth::{HashingLimits, PasswordHasher};
+    use crate::domain::{LoginThrottlePolicy, ThrottleLimit, Timestamp};
+    use crate::ports::{Stores, SystemClock};
+
+    fn check(stores: &Stores) -> CredentialCheck {
+        let limit = ThrottleLimit {
+            max_failures: 5,
+            window: Duration::from_secs(900),
+            lock_for: Duration::from_secs(900),
+        };
+        CredentialCheck::new(
+            stores.users.clone(),
+            BoundedHasher::new(
+                PasswordHasher::new().unwrap(),
+                HashingLimits::default_for_this_machine(),
+            ),
+            LoginThrottles::new(
+                stores.throttles.clone(),
+                Arc::new(SystemClock),
+                LoginThrottlePolicy {
+                    client_account: limit,
+                    client: limit,
+                    account: limit,
+                    in_flight_timeout: Duration::from_secs(30),
+                },
+                Duration::from_secs(2),
+            ),
+        )
+    }
+
+    /// A hash from an older, cheaper setting is replaced by today's on the next
+    /// successful login, and the password still works afterwards.
+    #[tokio::test]
+    async fn a_login_upgrades_a_weaker_stored_hash() {
+        let stores = Stores::from_one(SqliteStore::open_in_memory().unwrap());
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4_096, 1, 1, None).unwrap(),
+        )
+        .hash_password(
+            b"correct horse battery",
+            &SaltString::generate(&mut rand_core::OsRng),
+        )
+        .unwrap()
+        .to_string();
+        let user = User {
+            id: UserId::new_random(),
+            email: Email::parse("old@example.com").unwrap(),
+            password_hash: weak.clone(),
+            created_at: Timestamp::now(),
+            deleting: false,
+        };
+        stores.users.create(&user).await.unwrap();
+        let check = check(&stores);
+        let client = ClientAddress::Unknown;
+
+        assert!(matches!(
+            check
+                .by_email("old@example.com", "wrong horse battery".into(), client)
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+        let stored = stores.users.find_by_id(user.id).await.unwrap().unwrap();
+        assert_eq!(stored.password_hash, weak, "a failed login changes nothing");
+
+        check
+            .by_email("old@example.com", "correct horse battery".into(), client)
+            .await
+            .unwrap();
+        let stored = stores.users.find_by_id(user.id).await.unwrap().unwrap();
+        assert!(
+            stored
+                .password_hash
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            stored.password_hash
+        );
+        check
+            .by_email("old@example.com", "correct horse battery".into(), client)
+            .await
+            .unwrap();
+    }
+}
