@@ -25,10 +25,10 @@ import json
 import re
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lambda_invoke import invoke
 
 MAX_BODY = 10 * 1024 * 1024
 TEXT_TYPES = re.compile(r"^(text/.*|application/(.+\+)?json|application/xml|application/x-www-form-urlencoded)$")
@@ -161,7 +161,7 @@ class Gateway(BaseHTTPRequestHandler):
             event["queryStringParameters"] = dict(p.partition("=")[::2] for p in query.split("&") if p)
         if body is not None:
             event["body"] = body
-        response = self.invoke(function, event)
+        response = invoke(self.invoke_url, function, event, "api_gateway")
         if response is None:
             return self.gateway_error(500, "Internal Server Error")
         status = int(response.get("statusCode", 200))
@@ -172,20 +172,6 @@ class Gateway(BaseHTTPRequestHandler):
         payload = response.get("body") or ""
         payload = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         self.answer(status, out, payload)
-
-    def invoke(self, function, event):
-        request = urllib.request.Request(
-            f"{self.invoke_url}/2015-03-31/functions/{function}/invocations",
-            data=json.dumps(event).encode(), method="POST",
-            headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                if response.headers.get("X-Amz-Function-Error"):
-                    return None
-                return json.loads(response.read() or b"null")
-        except (urllib.error.URLError, ValueError, TimeoutError) as e:
-            print(f"api_gateway: invoking {function} failed: {e}", file=sys.stderr, flush=True)
-            return None
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
 

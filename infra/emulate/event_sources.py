@@ -24,10 +24,10 @@ import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import boto3
+
+from lambda_invoke import invoke
 
 REGION = "us-east-1"
 IDLE_POLL_SECONDS = 0.2
@@ -51,22 +51,6 @@ def sqs_event(messages, queue_arn):
             "awsRegion": REGION,
         })
     return {"Records": records}
-
-
-def invoke(invoke_url, function, event):
-    """The function's response, or None when the invocation failed."""
-    request = urllib.request.Request(
-        f"{invoke_url}/2015-03-31/functions/{function}/invocations",
-        data=json.dumps(event).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            if response.headers.get("X-Amz-Function-Error"):
-                return None
-            return json.loads(response.read() or b"null")
-    except (urllib.error.URLError, ValueError, TimeoutError) as e:
-        print(f"event_sources: invoking {function} failed: {e}", file=sys.stderr, flush=True)
-        return None
 
 
 def succeeded(messages, response, partial):
@@ -104,7 +88,7 @@ def run(mapping, moto_url, invoke_url):
             # hold every other client up for its whole wait.
             time.sleep(IDLE_POLL_SECONDS)
             continue
-        response = invoke(invoke_url, mapping["function"], sqs_event(messages, mapping["queue_arn"]))
+        response = invoke(invoke_url, mapping["function"], sqs_event(messages, mapping["queue_arn"]), "event_sources")
         done = succeeded(messages, response, mapping["report_batch_item_failures"])
         if done:
             sqs.delete_message_batch(QueueUrl=mapping["queue_url"], Entries=[

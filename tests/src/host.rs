@@ -229,6 +229,19 @@ impl TestHost {
             .expect("send")
     }
 
+    /// `DELETE /account` with a bearer token and, when given, a JSON body (the
+    /// contract asks for `{"password"}`).
+    pub async fn delete_account(&self, token: &str, body: Option<&Value>) -> Response {
+        let request = self.request(Method::DELETE, "/account").bearer_auth(token);
+        match body {
+            Some(body) => request.json(body),
+            None => request,
+        }
+        .send()
+        .await
+        .expect("send")
+    }
+
     /// The caller's notifications of `kind`, newest first.
     pub async fn notifications_of(&self, token: &str, kind: &str) -> Vec<Value> {
         let body = self.get_json_auth("/notifications", token).await;

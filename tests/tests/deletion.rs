@@ -7,22 +7,14 @@ use skiff_contract_tests::{
     Account, PASSWORD, TestHost, assert_problem, assert_unauthorized, eventually,
 };
 
-/// `DELETE /account` with the account's password, as the contract requires.
+/// `DELETE /account` for `account`, with `body` if any.
 async fn delete_account(
     host: &TestHost,
     account: &Account,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let request = host
-        .request(Method::DELETE, "/account")
-        .bearer_auth(&account.access_token);
-    match body {
-        Some(body) => request.json(&body),
-        None => request,
-    }
-    .send()
-    .await
-    .unwrap()
+    host.delete_account(&account.access_token, body.as_ref())
+        .await
 }
 
 async fn request_deletion(host: &TestHost, account: &Account) -> Value {

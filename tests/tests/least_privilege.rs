@@ -3,7 +3,6 @@
 //! template fails the contract here, as it would on AWS, instead of passing on an
 //! emulator that allows everything.
 
-use reqwest::Method;
 use serde_json::json;
 use skiff_contract_tests::{PASSWORD, TestHost, assert_problem, eventually};
 
@@ -26,12 +25,8 @@ async fn a_permission_missing_from_the_template_fails_the_contract() {
     let account = host.account().await;
 
     let deletion = host
-        .request(Method::DELETE, "/account")
-        .bearer_auth(&account.access_token)
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .delete_account(&account.access_token, Some(&json!({"password": PASSWORD})))
+        .await;
     assert_problem(deletion, 503).await;
 
     let job = host

@@ -152,19 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn weaker_stored_hashes_are_upgraded_on_a_match_only() {
-        use argon2::password_hash::{PasswordHasher as _, SaltString};
-        use argon2::{Algorithm, Argon2, Params, Version};
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(4_096, 1, 1, None).unwrap(),
-        )
-        .hash_password(
-            b"correct horse battery",
-            &SaltString::generate(&mut rand_core::OsRng),
-        )
-        .unwrap()
-        .to_string();
+        let weak = PasswordHasher::weaker_hash_for_tests("correct horse battery");
         let hasher = bounded(2, Duration::from_secs(2));
         assert_eq!(
             hasher

@@ -134,9 +134,6 @@ impl CredentialCheck {
 mod tests {
     use std::time::Duration;
 
-    use argon2::password_hash::{PasswordHasher as _, SaltString};
-    use argon2::{Algorithm, Argon2, Params, Version};
-
     use super::*;
     use crate::adapters::sqlite::SqliteStore;
     use crate::auth::{HashingLimits, PasswordHasher};
@@ -174,17 +171,7 @@ mod tests {
     #[tokio::test]
     async fn a_login_upgrades_a_weaker_stored_hash() {
         let stores = Stores::from_one(SqliteStore::open_in_memory().unwrap());
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(4_096, 1, 1, None).unwrap(),
-        )
-        .hash_password(
-            b"correct horse battery",
-            &SaltString::generate(&mut rand_core::OsRng),
-        )
-        .unwrap()
-        .to_string();
+        let weak = PasswordHasher::weaker_hash_for_tests("correct horse battery");
         let user = User {
             id: UserId::new_random(),
             email: Email::parse("old@example.com").unwrap(),

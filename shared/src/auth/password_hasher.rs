@@ -109,6 +109,21 @@ impl PasswordHasher {
         })
     }
 
+    /// An Argon2id hash of `password` under older, cheaper parameters (m = 4 MiB,
+    /// t = 1), as a store may still hold one.
+    #[cfg(test)]
+    pub(crate) fn weaker_hash_for_tests(password: &str) -> String {
+        use argon2::password_hash::PasswordHasher as _;
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4_096, 1, 1, None).unwrap(),
+        )
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+    }
+
     /// Verifies `candidate` against `stored`, or against the dummy hash when there is
     /// no stored hash (then the answer is always false, after the same work).
     pub fn verify(&self, candidate: &str, stored: Option<&str>) -> bool {
