@@ -23,7 +23,7 @@ impl Notifier {
 
     /// Idempotent: the same event twice is one notification. An event is written
     /// only if it agrees with the record it is about, so a message nobody
-    /// published (on Azure a client can reach the trigger route; see the README)
+    /// published (a stray or replayed queue message, say)
     /// cannot put words in a user's notifications.
     pub async fn handle(&self, event: Event) -> Result<(), StoreError> {
         if let EventDetail::AccountDeleted { .. } = event.detail {

@@ -1,4 +1,4 @@
-//! `make bench`: see the package description and README's "Benchmarks".
+//! `make bench`: see the package description and docs/benchmarks.md.
 
 mod batch;
 mod config;

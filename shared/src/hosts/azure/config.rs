@@ -1,6 +1,6 @@
 //! The custom handler's settings: what the Functions host sets
 //! (`FUNCTIONS_CUSTOMHANDLER_PORT`, `AzureWebJobsStorage`) plus Skiff's app
-//! settings (see the README's Azure table). Parsed once, at start.
+//! settings (see the app settings table in docs/azure.md). Parsed once, at start.
 
 use crate::adapters::azure::{MAX_VISIBILITY, StorageAccount};
 use crate::auth::AuthSettings;

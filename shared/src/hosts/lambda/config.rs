@@ -1,7 +1,7 @@
 use crate::auth::AuthSettings;
 use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
 
-/// A Lambda function's settings (see the README's per-function table).
+/// A Lambda function's settings (see the per-function table in docs/aws.md).
 #[derive(Clone, Debug)]
 pub struct LambdaConfig {
     pub table: String,
