@@ -23,8 +23,9 @@ contained write and by moto by its own name: a statement granting
 ConditionCheckItem (used only inside transactions) also grants it.
 --deny FUNCTION:ACTION removes one action from one function's policy (a test shows
 that the contract suite then fails). The state machine's `Policies` become a
-principal too, whose key id goes to the file SKIFF_MOTO_STATE_MACHINE_KEY names:
-moto's Step Functions acts as it (tests/peers/moto_server.py).
+policy too, added under the stack's name to the one principal moto's Step Functions
+acts as (tests/peers/moto_server.py), whose key id goes to the file
+SKIFF_MOTO_STATE_MACHINE_KEY names.
 The script itself uses the credentials in its environment (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY; "test" when unset, for a moto without IAM).
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
@@ -43,6 +44,7 @@ import hashlib
 import json
 import re
 import sys
+import time
 import urllib.request
 
 import boto3
@@ -223,6 +225,36 @@ def principal(stack, name, props, denied):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+def state_machines_principal(stack, props, key_file):
+    """Adds this stack's state-machine policy to the principal moto's Step Functions
+    acts as, creating it (and its key, written to `key_file`) if no stack has yet."""
+    statements = []
+    for policy in props.get("Policies", []):
+        statements.extend(stack.resolve(policy["Statement"]))
+    iam = stack.client("iam")
+    user = "skiff-emulated-state-machines"
+    try:
+        iam.create_user(UserName=user)
+        created = True
+    except iam.exceptions.EntityAlreadyExistsException:
+        created = False
+    iam.put_user_policy(UserName=user, PolicyName=stack.name,
+                        PolicyDocument=json.dumps(emulated_policy(statements, set())))
+    if created:
+        key_id = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+        with open(f"{key_file}.{stack.name}", "w") as out:
+            out.write(key_id)
+        os.replace(f"{key_file}.{stack.name}", key_file)
+    else:
+        # Another provisioning made the user a moment ago and is writing its key.
+        for _ in range(100):
+            if os.path.exists(key_file):
+                break
+            time.sleep(0.1)
+        else:
+            sys.exit(f"provision.py: {key_file} did not appear")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template")
@@ -334,15 +366,13 @@ def main():
         key_id, secret = principal(stack, binary, props, denied.get(binary, set()))
         with open(f"{env_path}.{binary}", "w") as out:
             out.write(f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n")
-    # The state machine's role, which moto's own Step Functions client acts as
-    # (tests/peers/moto_server.py); every stack's has the same policies.
+    # The state machines' role: moto's own Step Functions client acts as one
+    # principal for every stack (tests/peers/moto_server.py), so each stack adds its
+    # state machine's policy to it, under the stack's name.
     key_file = os.environ.get("SKIFF_MOTO_STATE_MACHINE_KEY")
     for logical, resource in template["Resources"].items():
         if key_file and resource["Type"] == "AWS::Serverless::StateMachine":
-            key_id, _ = principal(stack, "states", resource.get("Properties", {}), set())
-            with open(f"{key_file}.{stack.name}", "w") as out:
-                out.write(key_id)
-            os.replace(f"{key_file}.{stack.name}", key_file)
+            state_machines_principal(stack, resource.get("Properties", {}), key_file)
     unknown = set(denied) - {template["Resources"][l].get("Metadata", {}).get("BuildProperties", {}).get("Binary") for l in functions}
     if unknown:
         sys.exit(f"provision.py: --deny names no function: {sorted(unknown)}")

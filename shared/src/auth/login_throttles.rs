@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 
 use crate::domain::{Admission, LoginThrottlePolicy, Settlement, ThrottleKey};
 use crate::error::Error;
-use crate::ports::{Clock, ThrottleStore};
+use crate::ports::{Clock, ThrottleStore, throttles};
 
 /// Cheap to clone; built once per process.
 #[derive(Clone)]
@@ -75,16 +75,33 @@ impl LoginThrottles {
         }
     }
 
-    /// One round of admissions, all counters at once. A refusal gives back the
-    /// slots the others granted; the longest lock wins.
+    /// One round of admissions. The first key (the most specific: one account
+    /// from one client) goes first and alone: it is the one a waiting retry is
+    /// refused by, and while it refuses, the counters shared by many attempts behind
+    /// it (a client's, an account's) are not written at all. The rest go together;
+    /// a refusal gives back the slots the others granted, and the longest lock wins.
     async fn try_admit(&self, keys: &[ThrottleKey]) -> Result<Admission, Error> {
+        let Some((first, rest)) = keys.split_first() else {
+            return Ok(Admission::Admitted);
+        };
         let now = self.clock.now();
-        let answers = join_all(keys.iter().map(|k| self.store.admit(k, now, &self.policy))).await;
-        let granted: Vec<ThrottleKey> = keys
-            .iter()
-            .zip(&answers)
-            .filter(|(_, a)| matches!(a, Ok(Admission::Admitted)))
-            .map(|(k, _)| k.clone())
+        match throttles::admit(&*self.store, first, now, &self.policy).await? {
+            Admission::Admitted => {}
+            refusal => return Ok(refusal),
+        }
+        let answers = join_all(
+            rest.iter()
+                .map(|k| throttles::admit(&*self.store, k, now, &self.policy)),
+        )
+        .await;
+        let granted: Vec<ThrottleKey> = std::iter::once(first)
+            .chain(
+                rest.iter()
+                    .zip(&answers)
+                    .filter(|(_, a)| matches!(a, Ok(Admission::Admitted)))
+                    .map(|(k, _)| k),
+            )
+            .cloned()
             .collect();
         let mut refusal = Admission::Admitted;
         for answer in answers {
@@ -121,7 +138,7 @@ impl LoginThrottles {
         let now = self.clock.now();
         let results = join_all(
             keys.iter()
-                .map(|k| self.store.settle(k, settlement, now, &self.policy)),
+                .map(|k| throttles::settle(&*self.store, k, settlement, now, &self.policy)),
         )
         .await;
         for result in results {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     CreateUserError, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, SessionStore,
-    SessionWrite, ThrottleStore, User, UserStore,
+    SessionWrite, ThrottleStore, User, UserStore, throttles,
 };
 use crate::domain::{
     Admission, ClientAddress, Email, LoginThrottlePolicy, RefreshToken, Session, SessionData,
@@ -282,56 +282,63 @@ pub(crate) async fn throttles_lock_on_failures_and_not_on_attempts_in_flight(
     let now = at(10_000);
     for _ in 0..LIMIT.max_failures {
         assert_eq!(
-            store.admit(&key, now, &THROTTLES).await.unwrap(),
+            throttles::admit(store, &key, now, &THROTTLES)
+                .await
+                .unwrap(),
             Admission::Admitted
         );
     }
     assert_eq!(
-        store.admit(&key, now, &THROTTLES).await.unwrap(),
+        throttles::admit(store, &key, now, &THROTTLES)
+            .await
+            .unwrap(),
         Admission::Busy
     );
     // One succeeds, one is released: their slots come back, no failure counted.
-    store
-        .settle(&key, Settlement::Succeeded, now, &THROTTLES)
+    throttles::settle(store, &key, Settlement::Succeeded, now, &THROTTLES)
         .await
         .unwrap();
-    store
-        .settle(&key, Settlement::Released, now, &THROTTLES)
+    throttles::settle(store, &key, Settlement::Released, now, &THROTTLES)
         .await
         .unwrap();
-    store
-        .settle(&key, Settlement::Failed, now, &THROTTLES)
+    throttles::settle(store, &key, Settlement::Failed, now, &THROTTLES)
         .await
         .unwrap();
     for _ in 0..2 {
         assert_eq!(
-            store.admit(&key, now, &THROTTLES).await.unwrap(),
+            throttles::admit(store, &key, now, &THROTTLES)
+                .await
+                .unwrap(),
             Admission::Admitted
         );
-        store
-            .settle(&key, Settlement::Failed, now, &THROTTLES)
+        throttles::settle(store, &key, Settlement::Failed, now, &THROTTLES)
             .await
             .unwrap();
     }
     assert_eq!(
-        store.admit(&key, now, &THROTTLES).await.unwrap(),
+        throttles::admit(store, &key, now, &THROTTLES)
+            .await
+            .unwrap(),
         Admission::Locked {
             retry_after: LIMIT.lock_for
         }
     );
     let later = now.saturating_add(LIMIT.lock_for);
     assert_eq!(
-        store.admit(&key, later, &THROTTLES).await.unwrap(),
+        throttles::admit(store, &key, later, &THROTTLES)
+            .await
+            .unwrap(),
         Admission::Admitted
     );
 
     let [long, _, _] = ThrottleKey::for_login(&"x".repeat(3000), ClientAddress::Unknown);
     assert_eq!(
-        store.admit(&long, now, &THROTTLES).await.unwrap(),
+        throttles::admit(store, &long, now, &THROTTLES)
+            .await
+            .unwrap(),
         Admission::Admitted
     );
-    store
-        .settle(&long, Settlement::Released, now, &THROTTLES)
+    throttles::settle(store, &long, Settlement::Released, now, &THROTTLES)
         .await
         .unwrap();
 }
@@ -345,7 +352,11 @@ where
         .map(|_| {
             let store = store.clone();
             let key = key.clone();
-            tokio::spawn(async move { store.admit(&key, at(1_000), &THROTTLES).await.unwrap() })
+            tokio::spawn(async move {
+                throttles::admit(&store, &key, at(1_000), &THROTTLES)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut admitted = 0;
@@ -359,8 +370,7 @@ where
             let store = store.clone();
             let key = key.clone();
             tokio::spawn(async move {
-                store
-                    .settle(&key, Settlement::Failed, at(1_000), &THROTTLES)
+                throttles::settle(&store, &key, Settlement::Failed, at(1_000), &THROTTLES)
                     .await
                     .unwrap()
             })
@@ -370,7 +380,9 @@ where
         task.await.unwrap();
     }
     assert!(matches!(
-        store.admit(&key, at(1_001), &THROTTLES).await.unwrap(),
+        throttles::admit(&store, &key, at(1_001), &THROTTLES)
+            .await
+            .unwrap(),
         Admission::Locked { .. }
     ));
 }

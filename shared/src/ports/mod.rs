@@ -15,7 +15,7 @@ mod refresh_tokens;
 mod sessions;
 mod store_error;
 mod stores;
-mod throttles;
+pub mod throttles;
 mod users;
 
 pub use clock::{Clock, SystemClock};
@@ -28,5 +28,5 @@ pub use refresh_tokens::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome};
 pub use sessions::{CreateSessionError, SessionStore, SessionWrite};
 pub use store_error::StoreError;
 pub use stores::{AllStores, Messaging, Stores};
-pub use throttles::ThrottleStore;
+pub use throttles::{ThrottleChange, ThrottleStore};
 pub use users::{CreateUserError, User, UserStore};

@@ -3,10 +3,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{Item, get_parsed, get_s, n, s};
 use super::{DynamoStore, TTL_ATTRIBUTE, is_condition_failure};
-use crate::domain::{
-    Admission, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleState, Timestamp,
-};
-use crate::ports::{StoreError, ThrottleStore};
+use crate::domain::{LoginThrottlePolicy, ThrottleKey, ThrottleState, Timestamp};
+use crate::ports::{StoreError, ThrottleChange, ThrottleStore};
 
 /// Tries per admission or settlement: a client's counter is written by every
 /// login from its address, so it sees more concurrent writers than any record.
@@ -23,15 +21,18 @@ fn state_from(item: &Item) -> Result<(ThrottleState, u64), StoreError> {
     Ok((state, get_parsed(item, "rev")?))
 }
 
-impl DynamoStore {
-    /// Read, decide, then write on condition that the revision is unchanged; a lost
-    /// race reads again. Each admission or settlement is therefore applied once.
-    async fn modify_throttle<R>(
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    /// Read, change, then write on condition that the revision is unchanged; a lost
+    /// race reads again after a jittered pause. Each change is therefore applied
+    /// once, to the state it was computed from.
+    async fn change(
         &self,
         key: &ThrottleKey,
+        _now: Timestamp,
         policy: &LoginThrottlePolicy,
-        decide: impl Fn(Option<ThrottleState>) -> (Option<ThrottleState>, R),
-    ) -> Result<R, StoreError> {
+        change: ThrottleChange,
+    ) -> Result<Option<ThrottleState>, StoreError> {
         for attempt in 0..THROTTLE_ATTEMPTS {
             if attempt > 0 {
                 crate::adapters::conflict_backoff::after_conflict(attempt).await;
@@ -42,9 +43,9 @@ impl DynamoStore {
                 .as_ref()
                 .map(state_from)
                 .transpose()?;
-            let (next, result) = decide(stored.map(|(state, _)| state));
-            let Some(next) = next else {
-                return Ok(result);
+            let previous = stored.map(|(state, _)| state);
+            let Some(next) = change(previous) else {
+                return Ok(previous);
             };
             let text = serde_json::to_string(&next)
                 .map_err(|e| StoreError::new("encode throttle counter", e))?;
@@ -65,40 +66,11 @@ impl DynamoStore {
                     .expression_attribute_values(":rev", AttributeValue::N(rev.to_string())),
             };
             match put.send().await {
-                Ok(_) => return Ok(result),
+                Ok(_) => return Ok(previous),
                 Err(e) if is_condition_failure(&e) => {}
                 Err(e) => return Err(StoreError::new("write throttle counter", e)),
             }
         }
         Err(StoreError::message("throttle counter too contended"))
-    }
-}
-
-#[async_trait]
-impl ThrottleStore for DynamoStore {
-    async fn admit(
-        &self,
-        key: &ThrottleKey,
-        now: Timestamp,
-        policy: &LoginThrottlePolicy,
-    ) -> Result<Admission, StoreError> {
-        self.modify_throttle(key, policy, |previous| {
-            ThrottleState::admit(previous, now, key.scope(), policy)
-        })
-        .await
-    }
-
-    async fn settle(
-        &self,
-        key: &ThrottleKey,
-        settlement: Settlement,
-        now: Timestamp,
-        policy: &LoginThrottlePolicy,
-    ) -> Result<(), StoreError> {
-        self.modify_throttle(key, policy, |previous| {
-            let next = ThrottleState::settle(previous, now, key.scope(), settlement, policy);
-            (Some(next), ())
-        })
-        .await
     }
 }

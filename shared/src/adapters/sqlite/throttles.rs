@@ -2,10 +2,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
-use crate::domain::{
-    Admission, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleState, Timestamp,
-};
-use crate::ports::{StoreError, ThrottleStore};
+use crate::domain::{LoginThrottlePolicy, ThrottleKey, ThrottleState, Timestamp};
+use crate::ports::{StoreError, ThrottleChange, ThrottleStore};
 
 fn read(conn: &Connection, key: &str) -> rusqlite::Result<Option<ThrottleState>> {
     let text: Option<String> = conn
@@ -45,47 +43,29 @@ fn write(
 
 #[async_trait]
 impl ThrottleStore for SqliteStore {
-    async fn admit(
+    /// IMMEDIATE takes the write lock before the read, so the read-modify-write is
+    /// atomic across connections and processes, not just threads. Counters nobody
+    /// needs any more go with the writes that make them.
+    async fn change(
         &self,
         key: &ThrottleKey,
         now: Timestamp,
         policy: &LoginThrottlePolicy,
-    ) -> Result<Admission, StoreError> {
+        change: ThrottleChange,
+    ) -> Result<Option<ThrottleState>, StoreError> {
         let (key, policy) = (key.clone(), *policy);
-        self.call("admit login attempt", move |conn| {
-            // IMMEDIATE takes the write lock before the read, so the read-modify-write
-            // is atomic across connections and processes, not just threads.
+        self.call("change login throttle", move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let previous = read(&tx, key.as_str())?;
-            let (next, admission) = ThrottleState::admit(previous, now, key.scope(), &policy);
-            if let Some(next) = next {
+            let stored = read(&tx, key.as_str())?;
+            if let Some(next) = change(stored) {
                 write(&tx, &key, &next, &policy)?;
+                tx.execute(
+                    "DELETE FROM login_throttles WHERE forget_after < ?1",
+                    [now.unix_millis()],
+                )?;
             }
             tx.commit()?;
-            Ok(admission)
-        })
-        .await
-    }
-
-    async fn settle(
-        &self,
-        key: &ThrottleKey,
-        settlement: Settlement,
-        now: Timestamp,
-        policy: &LoginThrottlePolicy,
-    ) -> Result<(), StoreError> {
-        let (key, policy) = (key.clone(), *policy);
-        self.call("settle login attempt", move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let previous = read(&tx, key.as_str())?;
-            let next = ThrottleState::settle(previous, now, key.scope(), settlement, &policy);
-            write(&tx, &key, &next, &policy)?;
-            // Counters nobody needs any more go with the writes that make them.
-            tx.execute(
-                "DELETE FROM login_throttles WHERE forget_after < ?1",
-                [now.unix_millis()],
-            )?;
-            tx.commit()
+            Ok(stored)
         })
         .await
     }

@@ -2,10 +2,8 @@ use async_trait::async_trait;
 
 use super::TableStore;
 use crate::adapters::azure::table::Write;
-use crate::domain::{
-    Admission, LoginThrottlePolicy, Settlement, ThrottleKey, ThrottleState, Timestamp,
-};
-use crate::ports::{StoreError, ThrottleStore};
+use crate::domain::{LoginThrottlePolicy, ThrottleKey, ThrottleState, Timestamp};
+use crate::ports::{StoreError, ThrottleChange, ThrottleStore};
 
 const ROW: &str = "throttle";
 
@@ -18,14 +16,18 @@ fn throttle_pk(key: &ThrottleKey) -> String {
     format!("throttle_{}", key.as_str())
 }
 
-impl TableStore {
-    /// Read, decide, then insert or replace on the ETag; a lost race reads again,
-    /// so each admission or settlement is applied exactly once.
-    async fn modify_throttle<R>(
+#[async_trait]
+impl ThrottleStore for TableStore {
+    /// Read, change, then insert or replace on the ETag; a lost race reads again
+    /// after a jittered pause, so each change is applied once, to the state it was
+    /// computed from. Table storage has no TTL: counters are overwritten on reuse.
+    async fn change(
         &self,
         key: &ThrottleKey,
-        decide: impl Fn(Option<ThrottleState>) -> (Option<ThrottleState>, R) + Send + Sync,
-    ) -> Result<R, StoreError> {
+        _now: Timestamp,
+        _policy: &LoginThrottlePolicy,
+        change: ThrottleChange,
+    ) -> Result<Option<ThrottleState>, StoreError> {
         let pk = throttle_pk(key);
         for attempt in 0..THROTTLE_ATTEMPTS {
             if attempt > 0 {
@@ -35,9 +37,9 @@ impl TableStore {
                 .table
                 .get::<ThrottleState>(&pk, ROW, "read throttle counter")
                 .await?;
-            let (next, result) = decide(stored.as_ref().map(|s| s.value));
-            let Some(next) = next else {
-                return Ok(result);
+            let previous = stored.as_ref().map(|s| s.value);
+            let Some(next) = change(previous) else {
+                return Ok(previous);
             };
             let written = match &stored {
                 None => {
@@ -52,38 +54,9 @@ impl TableStore {
                 }
             };
             if written == Write::Done {
-                return Ok(result);
+                return Ok(previous);
             }
         }
         Err(StoreError::message("throttle counter too contended"))
-    }
-}
-
-#[async_trait]
-impl ThrottleStore for TableStore {
-    async fn admit(
-        &self,
-        key: &ThrottleKey,
-        now: Timestamp,
-        policy: &LoginThrottlePolicy,
-    ) -> Result<Admission, StoreError> {
-        self.modify_throttle(key, |previous| {
-            ThrottleState::admit(previous, now, key.scope(), policy)
-        })
-        .await
-    }
-
-    async fn settle(
-        &self,
-        key: &ThrottleKey,
-        settlement: Settlement,
-        now: Timestamp,
-        policy: &LoginThrottlePolicy,
-    ) -> Result<(), StoreError> {
-        self.modify_throttle(key, |previous| {
-            let next = ThrottleState::settle(previous, now, key.scope(), settlement, policy);
-            (Some(next), ())
-        })
-        .await
     }
 }
