@@ -23,18 +23,76 @@ use tempfile::TempDir;
 
 use crate::tokens::TestKey;
 
-/// Instances of each function. More than one where it matters, as on Lambda under
-/// load: requests (and batches) land on different processes, so races between them
-/// are real.
-const FUNCTIONS: [(&str, usize); 7] = [
-    ("login", 2),
-    ("session", 2),
-    ("jobs", 2),
-    ("account", 1),
-    ("worker", 2),
-    ("notifier", 1),
-    ("workflow", 1),
+/// Functions that run as two instances. More than one where it matters, as on
+/// Lambda under load: requests (and batches) land on different processes, so
+/// races between them are real. Every other function runs once.
+const TWO_INSTANCES: [&str; 6] = [
+    "login",
+    "session",
+    "jobs",
+    "worker",
+    "cart-api",
+    "cart-worker",
 ];
+
+/// Which template a stack is provisioned from, and how to tell it is ready.
+#[derive(Clone, Copy, Debug)]
+pub struct AwsStack {
+    /// The variable naming the decoded template (set by `tests/run`).
+    template_var: &'static str,
+    /// `GET path` → status, for a path each HTTP function serves: 200 where no
+    /// token is needed, 401 where one is.
+    probes: &'static [(&'static str, u16)],
+}
+
+const SKIFF_PROBES: [(&str, u16); 4] = [
+    ("/health", 200),
+    ("/.well-known/jwks.json", 200),
+    ("/jobs", 401),
+    ("/account/deletion/probe", 401),
+];
+
+impl AwsStack {
+    /// `infra/template.yaml`.
+    pub const SKIFF: AwsStack = AwsStack {
+        template_var: "SKIFF_TEST_TEMPLATE_JSON",
+        probes: &SKIFF_PROBES,
+    };
+    /// The cart example's template (`infra/cart/overlay.yaml` on Skiff's).
+    pub const CART: AwsStack = AwsStack {
+        template_var: "SKIFF_TEST_CART_TEMPLATE_JSON",
+        probes: &[
+            SKIFF_PROBES[0],
+            SKIFF_PROBES[1],
+            SKIFF_PROBES[2],
+            SKIFF_PROBES[3],
+            ("/cart", 401),
+        ],
+    };
+
+    fn template(self) -> String {
+        required_var(self.template_var)
+    }
+
+    /// The binaries of the template's functions, each with its instance count.
+    fn functions(self) -> Vec<(String, usize)> {
+        let text = std::fs::read_to_string(self.template()).expect("read the decoded template");
+        let template: serde_json::Value = serde_json::from_str(&text).expect("template JSON");
+        let mut functions: Vec<(String, usize)> = template["Resources"]
+            .as_object()
+            .expect("Resources")
+            .values()
+            .filter(|r| r["Type"] == "AWS::Serverless::Function")
+            .filter_map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str())
+            .map(|name| {
+                let instances = if TWO_INSTANCES.contains(&name) { 2 } else { 1 };
+                (name.to_owned(), instances)
+            })
+            .collect();
+        functions.sort();
+        functions
+    }
+}
 /// Emulation only: failed messages come back after this many seconds instead of
 /// the template's 60, so redelivery tests do not wait a minute per delivery.
 const QUEUE_VISIBILITY_SECONDS: &str = "2";
@@ -70,6 +128,7 @@ pub struct AwsLocal {
     functions: Vec<Child>,
     event_sources: Option<Child>,
     dir: TempDir,
+    template: AwsStack,
 }
 
 impl AwsLocal {
@@ -79,14 +138,28 @@ impl AwsLocal {
         Self::start_denying(keys, env, &[])
     }
 
+    /// As `start`, for another template (an app built on Skiff).
+    pub fn start_stack(stack: AwsStack, keys: &[&TestKey], env: &[(String, String)]) -> Self {
+        Self::start_stack_denying(stack, keys, env, &[])
+    }
+
     /// As `start`, with `denied` (`function:action`, e.g. `notifier:dynamodb:GetItem`)
     /// taken out of those functions' policies.
     pub fn start_denying(keys: &[&TestKey], env: &[(String, String)], denied: &[&str]) -> Self {
+        Self::start_stack_denying(AwsStack::SKIFF, keys, env, denied)
+    }
+
+    fn start_stack_denying(
+        stack: AwsStack,
+        keys: &[&TestKey],
+        env: &[(String, String)],
+        denied: &[&str],
+    ) -> Self {
         assert!(!keys.is_empty(), "a Lambda stack needs its signing keys");
         // A port picked here can be taken before watch binds it; try again then.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Self::try_start(keys, env, denied) {
+            match Self::try_start(stack, keys, env, denied) {
                 Ok(stack) => return stack,
                 Err(e) => last_error = e,
             }
@@ -95,6 +168,7 @@ impl AwsLocal {
     }
 
     fn try_start(
+        template: AwsStack,
         keys: &[&TestKey],
         env: &[(String, String)],
         denied: &[&str],
@@ -104,7 +178,15 @@ impl AwsLocal {
         let base_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.path().join("functions.env");
         let mappings = dir.path().join("event-sources.json");
-        provision(dir.path(), keys, &base_url, &env_file, &mappings, denied);
+        provision(
+            template,
+            dir.path(),
+            keys,
+            &base_url,
+            &env_file,
+            &mappings,
+            denied,
+        );
 
         let watch_log = std::fs::File::create(dir.path().join("watch.log")).expect("log file");
         let watch = Command::new(required_var("SKIFF_TEST_CARGO_LAMBDA"))
@@ -132,6 +214,7 @@ impl AwsLocal {
             functions: Vec::new(),
             event_sources: None,
             dir,
+            template,
         };
         // Lambda starts a function only once its Runtime API is up.
         stack.wait_for_watch()?;
@@ -139,19 +222,19 @@ impl AwsLocal {
         let mut function_env = read_env_file(&env_file);
         function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
         function_env.extend(env.iter().cloned());
-        for (name, instances) in FUNCTIONS {
+        for (name, instances) in template.functions() {
             // The function's own principal (its execution role), as provisioned.
             let mut own_env = function_env.clone();
             own_env.extend(read_env_file(
                 &env_file.with_extension(format!("env.{name}")),
             ));
             for _ in 0..instances {
-                let child = stack.spawn_function(name, watch_port, &own_env);
+                let child = stack.spawn_function(&name, watch_port, &own_env);
                 stack.functions.push(child);
             }
         }
         let watch_url = format!("http://127.0.0.1:{watch_port}");
-        stack.gateway = Some(start_gateway(&watch_url, port));
+        stack.gateway = Some(start_gateway(template, &watch_url, port));
         stack.wait_until_ready()?;
         stack.event_sources = Some(start_event_sources(&mappings, &watch_url));
         Ok(stack)
@@ -211,14 +294,8 @@ impl AwsLocal {
     /// is an error at once, not a timeout.
     fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
-        // A function that answers is ready: 200 where no token is needed, 401 where one is.
-        let probes = [
-            ("/health", 200),
-            ("/.well-known/jwks.json", 200),
-            ("/jobs", 401),
-            ("/account/deletion/probe", 401),
-        ];
-        let mut ready = [false; 4];
+        let probes = self.template.probes;
+        let mut ready = vec![false; probes.len()];
         while Instant::now() < deadline {
             self.check_watch()?;
             for function in &mut self.functions {
@@ -262,6 +339,7 @@ fn status_of(port: u16, path: &str) -> Option<u16> {
 /// Runs `infra/emulate/provision.py` (the script `make aws-local` uses) with a
 /// stack name of its own, so parallel tests share moto but no resources.
 fn provision(
+    template: AwsStack,
     dir: &Path,
     keys: &[&TestKey],
     api_url: &str,
@@ -273,7 +351,7 @@ fn provision(
     let mut command = Command::new(required_var("SKIFF_TEST_PYTHON"));
     command
         .arg(workspace_root().join("infra/emulate/provision.py"))
-        .arg(required_var("SKIFF_TEST_TEMPLATE_JSON"))
+        .arg(template.template())
         .arg(required_var("SKIFF_TEST_AWS_ENDPOINT"))
         .arg(api_url)
         .arg(env_file)
@@ -298,10 +376,10 @@ fn provision(
 }
 
 /// API Gateway in front of the functions, on `port` (infra/emulate/api_gateway.py).
-fn start_gateway(watch_url: &str, port: u16) -> Child {
+fn start_gateway(template: AwsStack, watch_url: &str, port: u16) -> Child {
     Command::new(required_var("SKIFF_TEST_PYTHON"))
         .arg(workspace_root().join("infra/emulate/api_gateway.py"))
-        .arg(required_var("SKIFF_TEST_TEMPLATE_JSON"))
+        .arg(template.template())
         .arg(watch_url)
         .args(["127.0.0.1", &port.to_string()])
         .stdin(Stdio::null())

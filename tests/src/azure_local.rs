@@ -59,13 +59,36 @@ pub struct AzureLocal {
     child: Child,
 }
 
+/// The Functions app an emulated host runs: its folder (host.json and the
+/// function.json files) and its custom handler binary.
+#[derive(Clone, Copy, Debug)]
+pub struct AzureApp {
+    pub dir: &'static str,
+    pub handler: &'static str,
+}
+
+impl AzureApp {
+    pub const SKIFF: AzureApp = AzureApp {
+        dir: "infra/azure",
+        handler: "skiff-azure",
+    };
+    pub const CART: AzureApp = AzureApp {
+        dir: "examples/cart/azure",
+        handler: "cart-azure",
+    };
+}
+
 impl AzureLocal {
     pub fn start(keys: &[&TestKey], env: &[(String, String)]) -> Self {
+        Self::start_app(AzureApp::SKIFF, keys, env)
+    }
+
+    pub fn start_app(app: AzureApp, keys: &[&TestKey], env: &[(String, String)]) -> Self {
         assert!(!keys.is_empty(), "the Azure app needs its signing keys");
         // A port picked here can be taken before the emulator binds it; try again then.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Self::try_start(keys, env) {
+            match Self::try_start(app, keys, env) {
                 Ok(app) => return app,
                 Err(e) => last_error = e,
             }
@@ -73,7 +96,11 @@ impl AzureLocal {
         panic!("the Azure host emulator did not start: {last_error}");
     }
 
-    fn try_start(keys: &[&TestKey], env: &[(String, String)]) -> Result<Self, String> {
+    fn try_start(
+        app: AzureApp,
+        keys: &[&TestKey],
+        env: &[(String, String)],
+    ) -> Result<Self, String> {
         let bin_dir = PathBuf::from(required_var("SKIFF_AZURE_BIN_DIR"));
         let port = free_port();
         let base_url = format!("http://127.0.0.1:{port}");
@@ -88,8 +115,8 @@ impl AzureLocal {
                 required_var("SKIFF_TEST_AZURE_STORAGE"),
             )
             .env("SKIFF_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SKIFF_AZURE_APP_DIR", workspace_root().join("infra/azure"))
-            .env("SKIFF_AZURE_HANDLER", bin_dir.join("skiff-azure"))
+            .env("SKIFF_AZURE_APP_DIR", workspace_root().join(app.dir))
+            .env("SKIFF_AZURE_HANDLER", bin_dir.join(app.handler))
             // Emulation only: a failed message comes back after 1 s, not host.json's 10.
             .env("SKIFF_AZURE_VISIBILITY_TIMEOUT", "1")
             .env("SKIFF_ISSUER", &base_url)

@@ -3,9 +3,9 @@ use std::process::ExitStatus;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::aws_local::AwsLocal;
-use crate::azure_local::{AzureLocal, AzureNames};
-use crate::local::LocalServer;
+use crate::aws_local::{AwsLocal, AwsStack};
+use crate::azure_local::{AzureApp, AzureLocal, AzureNames};
+use crate::local::{LocalServer, cart_local_binary};
 use crate::tokens::TestKey;
 use crate::{PASSWORD, unique_email};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
@@ -83,6 +83,24 @@ impl TestHost {
             HostKind::AzureLocal => Process::AzureLocal(AzureLocal::start(keys, &env)),
         };
         Self::new(process, &env)
+    }
+
+    /// The cart example (`examples/cart`) on the host `SKIFF_TEST_HOST` names:
+    /// `cart-local`, its SAM template in emulated AWS, or its Functions app.
+    pub fn start_cart() -> Self {
+        let keys = [shared_key()];
+        let process = match HostKind::from_env() {
+            HostKind::Local => {
+                Process::Local(LocalServer::start_binary(cart_local_binary(), &keys, &[]))
+            }
+            HostKind::AwsLocal => {
+                Process::AwsLocal(AwsLocal::start_stack(AwsStack::CART, &keys, &[]))
+            }
+            HostKind::AzureLocal => {
+                Process::AzureLocal(AzureLocal::start_app(AzureApp::CART, &keys, &[]))
+            }
+        };
+        Self::new(process, &[])
     }
 
     /// Emulated AWS with `denied` (`function:action`) taken out of those functions'

@@ -24,9 +24,25 @@ pub fn local_binary() -> PathBuf {
     path
 }
 
-/// A running `skiff-local`. Killed when dropped.
+/// The cart example's local server: `SKIFF_CART_LOCAL_BIN`, else the
+/// workspace's debug build.
+pub fn cart_local_binary() -> PathBuf {
+    let path = std::env::var_os("SKIFF_CART_LOCAL_BIN").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/cart-local"),
+        PathBuf::from,
+    );
+    assert!(
+        path.exists(),
+        "{} does not exist: build it first (`cargo build -p skiff-cart --features local`) or run `make test`",
+        path.display()
+    );
+    path
+}
+
+/// A running `skiff-local` (or another app's local server). Killed when dropped.
 pub struct LocalServer {
     pub base_url: String,
+    binary: PathBuf,
     child: Child,
     data_dir: TempDir,
     env: Vec<(String, String)>,
@@ -36,6 +52,11 @@ impl LocalServer {
     /// Starts a server signing with `keys` (oldest first), or with its own
     /// persisted development key when `keys` is empty.
     pub fn start(keys: &[&TestKey], env: &[(String, String)]) -> Self {
+        Self::start_binary(local_binary(), keys, env)
+    }
+
+    /// As `start`, running `binary` (an app built on Skiff's local host).
+    pub fn start_binary(binary: PathBuf, keys: &[&TestKey], env: &[(String, String)]) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut env = env.to_vec();
         if !keys.is_empty() {
@@ -50,11 +71,11 @@ impl LocalServer {
                 .collect();
             env.push(("SKIFF_SIGNING_KEY_FILES".into(), files.join(",")));
         }
-        Self::spawn(data_dir, env)
+        Self::spawn(binary, data_dir, env)
     }
 
-    fn spawn(data_dir: TempDir, env: Vec<(String, String)>) -> Self {
-        let mut command = Command::new(local_binary());
+    fn spawn(binary: PathBuf, data_dir: TempDir, env: Vec<(String, String)>) -> Self {
+        let mut command = Command::new(&binary);
         command
             .env_clear()
             .env("SKIFF_LISTEN", "127.0.0.1:0")
@@ -81,6 +102,7 @@ impl LocalServer {
             .to_owned();
         Self {
             base_url,
+            binary,
             child,
             data_dir,
             env,
@@ -129,7 +151,7 @@ impl LocalServer {
             .into_iter()
             .filter(|(k, _)| k != "SKIFF_SIGNING_KEY_FILES")
             .collect();
-        *self = Self::spawn(data_dir, env);
+        *self = Self::spawn(self.binary.clone(), data_dir, env);
     }
 
     /// Kills the process with SIGKILL (no chance to finish anything) and starts a
@@ -140,7 +162,7 @@ impl LocalServer {
         let data_dir =
             std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
         let env = std::mem::take(&mut self.env);
-        *self = Self::spawn(data_dir, env);
+        *self = Self::spawn(self.binary.clone(), data_dir, env);
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::AccountApi;
-use super::extract::{Caller, Client, JsonObject};
+use super::extract::{Caller, Client, JsonBody};
 use crate::error::Error;
 
 #[derive(Deserialize)]
@@ -24,7 +24,7 @@ pub(super) async fn request_deletion(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
     Client(client): Client,
-    JsonObject(reauth): JsonObject<Reauthenticate>,
+    JsonBody(reauth): JsonBody<Reauthenticate>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
     api.credentials
         .by_id(caller.user_id, reauth.password, client)
@@ -36,7 +36,7 @@ pub(super) async fn request_deletion(
 pub(super) async fn confirm_deletion(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
-    JsonObject(confirm): JsonObject<Confirm>,
+    JsonBody(confirm): JsonBody<Confirm>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
     let body = api
         .deletions

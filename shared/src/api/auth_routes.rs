@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::AuthApi;
-use super::extract::{Caller, Client, JsonObject};
+use super::extract::{Caller, Client, JsonBody};
 use crate::auth::IssuedTokens;
 use crate::domain::{Email, Password, SessionId, UserId};
 use crate::error::Error;
@@ -24,7 +24,7 @@ struct Registered {
 pub(super) async fn register(
     State(state): State<AuthApi>,
     Client(client): Client,
-    JsonObject(body): JsonObject<Credentials>,
+    JsonBody(body): JsonBody<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
     let email = Email::parse(&body.email).map_err(Error::invalid)?;
     let password = Password::parse(body.password).map_err(Error::invalid)?;
@@ -35,7 +35,7 @@ pub(super) async fn register(
 pub(super) async fn login(
     State(state): State<AuthApi>,
     Client(client): Client,
-    JsonObject(body): JsonObject<Credentials>,
+    JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.login(&body.email, body.password, client).await?;
     Ok(token_response(tokens))
@@ -48,7 +48,7 @@ pub(super) struct RefreshRequest {
 
 pub(super) async fn refresh(
     State(state): State<AuthApi>,
-    JsonObject(body): JsonObject<RefreshRequest>,
+    JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Response, Error> {
     let tokens = state.auth.refresh(&body.refresh_token).await?;
     Ok(token_response(tokens))

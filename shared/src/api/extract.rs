@@ -21,7 +21,7 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// Any JSON body. Syntax errors (including bytes that are not UTF-8), nesting
 /// deeper than [`MAX_JSON_DEPTH`] and an empty body → 400, a non-JSON content type
 /// → 415, over the host's body limit → 413.
-pub(super) struct JsonValue(pub Value);
+pub struct JsonValue(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = Error;
@@ -102,7 +102,7 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
 
 /// The client's address as the host put it in the request's extensions
 /// (`ClientAddress::Unknown` where the host could not tell).
-pub(super) struct Client(pub ClientAddress);
+pub struct Client(pub ClientAddress);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
@@ -121,9 +121,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 /// A JSON object deserialised into `T`; anything else (an array, a missing field,
 /// a wrong type) → 400. Checking for an object first matters: serde's derived
 /// structs would otherwise accept `["email", "password"]`.
-pub(super) struct JsonObject<T>(pub T);
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -139,7 +139,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
 
 /// The authenticated caller: a valid `Authorization: Bearer` access token whose
 /// session is still active.
-pub(super) struct Caller(pub Authenticated);
+pub struct Caller(pub Authenticated);
 
 impl<S> FromRequestParts<S> for Caller
 where
@@ -175,7 +175,7 @@ where
 
 /// `If-Match` as a [`Precondition`]. Weak tags never match (RFC 9110 strong
 /// comparison); a value that is not a list of entity tags → 400.
-pub(super) struct IfMatch(pub Precondition);
+pub struct IfMatch(pub Precondition);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = Error;

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::JobsApi;
-use super::extract::{Caller, JsonObject};
+use super::extract::{Caller, JsonBody};
 use crate::domain::IdempotencyKey;
 use crate::error::Error;
 use crate::jobs::SubmitJob;
@@ -24,14 +24,12 @@ pub(super) async fn submit(
     State(api): State<JobsApi>,
     Caller(caller): Caller,
     headers: HeaderMap,
-    JsonObject(request): JsonObject<SubmitJob>,
+    JsonBody(request): JsonBody<SubmitJob>,
 ) -> Result<Response, Error> {
     let key = idempotency_key(&headers)?;
     let body = api.jobs.submit(caller.user_id, request, key).await?;
-    let location = body["job_id"]
-        .as_str()
-        .and_then(|id| HeaderValue::from_str(&format!("/jobs/{id}")).ok())
-        .ok_or_else(|| Error::internal("submitted job has no id"))?;
+    let location = HeaderValue::from_str(&format!("/jobs/{}", body.job_id))
+        .map_err(|e| Error::internal(format!("location header: {e}")))?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],

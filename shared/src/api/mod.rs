@@ -17,8 +17,11 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{delete, get, post, put};
 
+pub use crate::domain::ClientAddress;
 pub use discovery_routes::Discovery;
-pub use extract::{MAX_JSON_DEPTH, depth, parse_json};
+pub use extract::{
+    Caller, Client, IfMatch, JsonBody, JsonValue, MAX_JSON_DEPTH, depth, parse_json,
+};
 
 use crate::auth::{AuthService, Authenticator, CredentialCheck};
 use crate::jobs::JobService;
@@ -82,6 +85,7 @@ impl FromRef<SessionApi> for Authenticator {
 }
 
 /// One part of the contract, with everything it needs built once per process.
+#[non_exhaustive]
 pub enum Part {
     /// `GET /health`
     Health,
@@ -95,6 +99,8 @@ pub enum Part {
     Jobs(Box<JobsApi>),
     /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`
     Account(Box<AccountApi>),
+    /// An app's own routes (`skiff::app::App::routes`), already given their state.
+    App(Router),
 }
 
 /// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
@@ -161,6 +167,7 @@ impl Part {
                     get(account_routes::deletion_status),
                 )
                 .with_state(*api),
+            Part::App(routes) => routes,
         }
     }
 }

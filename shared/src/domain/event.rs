@@ -53,11 +53,75 @@ pub enum EventDetail {
     },
     #[serde(rename = "account.deleted")]
     AccountDeleted { deletion_id: DeletionId },
+    /// An app's own event (`order.placed`), as its subscribers write it into
+    /// notifications.
+    #[serde(untagged)]
+    App(AppEvent),
+}
+
+/// An app-defined event: its kind, the record it is about and its own fields,
+/// which the notification shows as they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppEvent {
+    /// `<area>.<what happened>`, such as `order.placed`.
+    #[serde(rename = "type")]
+    pub kind: AppEventKind,
+    /// The id of the record the event is about: one notification per
+    /// (kind, subject), however often the event is handled.
+    pub subject: String,
+    /// Anything else the notification should show.
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An app event's kind: `<area>.<name>`, each part 1 to 32 of `a-z`, `0-9` and
+/// `_`. The areas Skiff's own events use (`job`, `account`) are reserved, so an
+/// app event can never pass for one of them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AppEventKind(String);
+
+/// Why an app event kind was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("an app event kind is <area>.<name> (a-z, 0-9, '_'), outside the areas job and account")]
+pub struct BadAppEventKind;
+
+impl AppEventKind {
+    /// Parses a kind; see the type's rules.
+    pub fn parse(kind: &str) -> Result<Self, BadAppEventKind> {
+        let part_ok = |part: &str| {
+            (1..=32).contains(&part.len())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        match kind.split_once('.') {
+            Some((area, name))
+                if part_ok(area) && part_ok(name) && !["job", "account"].contains(&area) =>
+            {
+                Ok(Self(kind.to_owned()))
+            }
+            _ => Err(BadAppEventKind),
+        }
+    }
+
+    /// The kind as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AppEventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let kind = String::deserialize(deserializer)?;
+        Self::parse(&kind).map_err(serde::de::Error::custom)
+    }
 }
 
 impl EventDetail {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
+            EventDetail::App(event) => event.kind.as_str(),
             EventDetail::JobSucceeded { .. } => "job.succeeded",
             EventDetail::JobFailed { .. } => "job.failed",
             EventDetail::AccountDeletionRequested { .. } => "account.deletion_requested",
@@ -73,6 +137,7 @@ impl EventDetail {
             }
             EventDetail::AccountDeletionRequested { deletion_id, .. }
             | EventDetail::AccountDeleted { deletion_id } => deletion_id.to_string(),
+            EventDetail::App(event) => event.subject.clone(),
         }
     }
 }
@@ -130,6 +195,26 @@ mod tests {
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert!(serde_json::from_str::<Event>(r#"{"type":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn app_events_round_trip_and_never_pass_for_skiffs_own() {
+        let user = UserId::new_random();
+        let json = serde_json::json!({"type": "order.placed", "user_id": user,
+            "occurred_at": 7, "subject": "o-1", "order_id": "o-1", "total": 3});
+        let event: Event = serde_json::from_value(json.clone()).unwrap();
+        let EventDetail::App(app) = &event.detail else {
+            panic!("expected an app event, got {:?}", event.detail);
+        };
+        assert_eq!(app.kind.as_str(), "order.placed");
+        assert_eq!(app.fields["total"], 3);
+        assert_eq!(serde_json::to_value(&event).unwrap(), json);
+        // A malformed Skiff event is refused, not read as an app event.
+        for kind in ["job.succeeded", "account.deleted", "job.anything"] {
+            let forged = serde_json::json!({"type": kind, "user_id": user,
+                "occurred_at": 7, "subject": "x"});
+            assert!(serde_json::from_value::<Event>(forged).is_err(), "{kind}");
+        }
     }
 
     /// What the state machine's `PublishDeleted` step sends.

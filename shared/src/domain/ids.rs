@@ -12,8 +12,14 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
+            /// A new random (version 4) id.
             pub fn new_random() -> Self {
                 Self(Uuid::new_v4())
+            }
+
+            /// The id as a UUID.
+            pub fn as_uuid(self) -> Uuid {
+                self.0
             }
         }
 

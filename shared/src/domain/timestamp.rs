@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -55,6 +55,18 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Reads what `Serialize` writes (RFC 3339); anything finer than a millisecond
+/// is dropped, as the stores would.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let parsed = OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)?;
+        i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000)
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom("timestamp out of range"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +81,9 @@ mod tests {
             Timestamp::from_unix_millis(0).to_rfc3339(),
             "1970-01-01T00:00:00Z"
         );
+        let t = Timestamp::from_unix_millis(1_700_000_000_123);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
+use crate::app::{App, AppContext, Records};
 use crate::auth::{
     AuthService, AuthSettings, Authenticator, BoundedHasher, CredentialCheck, KeyRing,
     LoginThrottles, PasswordHasher, PublicKeys, TokenSigner, TokenVerifier,
@@ -86,6 +87,38 @@ pub fn discovery_part(keys: &PublicKeys, settings: &AuthSettings) -> Part {
     Part::Discovery(Arc::new(Discovery::new(&settings.issuer, keys)))
 }
 
+/// Submits jobs of `registry`'s kinds to `queue`.
+pub fn job_service(stores: &Stores, queue: Arc<dyn JobQueue>, registry: JobRegistry) -> JobService {
+    JobService::new(
+        stores.jobs.clone(),
+        queue,
+        registry,
+        Idempotency::new(stores.idempotency.clone(), clock()),
+        clock(),
+    )
+}
+
+/// What an app's routes get: the same authenticator, session and job services
+/// Skiff's routes use, and the app's records.
+pub fn app_context(
+    stores: &Stores,
+    keys: &PublicKeys,
+    settings: &AuthSettings,
+    jobs: JobService,
+) -> AppContext {
+    AppContext::new(
+        authenticator(stores, keys, settings),
+        SessionService::new(stores.sessions.clone(), clock(), settings.session),
+        Records::new(stores.records.clone(), clock()),
+        jobs,
+    )
+}
+
+/// The app's own routes as a part, behind the contract's middleware.
+pub fn app_part(app: &App, context: &AppContext) -> Part {
+    Part::App(app.build_routes(context))
+}
+
 /// Jobs and notifications: public keys, the job queue and the kinds it accepts.
 pub fn jobs_part(
     stores: &Stores,
@@ -94,13 +127,7 @@ pub fn jobs_part(
     keys: &PublicKeys,
     settings: &AuthSettings,
 ) -> Part {
-    let jobs = JobService::new(
-        stores.jobs.clone(),
-        queue,
-        registry,
-        Idempotency::new(stores.idempotency.clone(), clock()),
-        clock(),
-    );
+    let jobs = job_service(stores, queue, registry);
     Part::Jobs(Box::new(JobsApi {
         jobs,
         notifications: NotificationService::new(stores.notifications.clone()),
@@ -132,27 +159,24 @@ pub fn account_part(
     }))
 }
 
-/// The queue consumer that runs jobs.
+/// What jobs and subscribers run with.
+pub fn job_context(stores: &Stores, settings: &AuthSettings) -> JobContext {
+    JobContext::new(stores.clone(), settings.session, clock())
+}
+
+/// The queue consumer that runs jobs of `registry`'s kinds.
 pub fn job_worker(
-    stores: &Stores,
+    context: JobContext,
     events: Arc<dyn EventPublisher>,
     registry: JobRegistry,
     work: &WorkSettings,
 ) -> JobWorker {
-    JobWorker::new(
-        JobContext {
-            stores: stores.clone(),
-        },
-        registry,
-        events,
-        clock(),
-        work.job_max_attempts,
-    )
+    JobWorker::new(context, registry, events, clock(), work.job_max_attempts)
 }
 
-/// The events subscriber that writes notifications.
-pub fn notifier(stores: &Stores) -> Notifier {
-    Notifier::new(stores.clone())
+/// The events subscriber: Skiff's notifications, then the app's subscribers.
+pub fn notifier(context: JobContext, app: &App) -> Notifier {
+    Notifier::new(context, app.subscribers().to_vec())
 }
 
 /// The code of the deletion workflow's steps.
@@ -160,26 +184,34 @@ pub fn deletion_steps(stores: &Stores, events: Arc<dyn EventPublisher>) -> Delet
     DeletionSteps::new(stores.clone(), events, clock())
 }
 
-/// Everything a full host needs to serve the whole contract.
+/// Everything a full host needs to serve the whole contract and an app.
 pub struct Backend<'a> {
+    /// The backend's stores.
     pub stores: Stores,
+    /// Where jobs, events and deletions are handed off.
     pub messaging: Messaging,
-    pub registry: JobRegistry,
+    /// The app: its routes and job kinds.
+    pub app: &'a App,
+    /// The signing keys.
     pub keys: &'a KeyRing,
+    /// Token, session and password settings.
     pub auth: &'a AuthSettings,
+    /// Jobs and deletion settings.
     pub work: &'a WorkSettings,
 }
 
-/// The whole contract, as the local server serves it.
+/// The whole contract and the app's routes, as the local server and the Azure
+/// handler serve them.
 pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, Error> {
     let Backend {
         stores,
         messaging,
-        registry,
+        app,
         keys,
         auth,
         work,
     } = backend;
+    let registry = app.registry().clone();
     let public = keys.public_keys();
     let credentials = credential_check(&stores, auth)?;
     let parts = [
@@ -196,7 +228,22 @@ pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, 
             auth,
             work,
         ),
-        jobs_part(&stores, messaging.jobs, registry, public, auth),
+        jobs_part(
+            &stores,
+            messaging.jobs.clone(),
+            registry.clone(),
+            public,
+            auth,
+        ),
+        app_part(
+            app,
+            &app_context(
+                &stores,
+                public,
+                auth,
+                job_service(&stores, messaging.jobs, registry),
+            ),
+        ),
     ];
     Ok(api::router(parts, limits))
 }

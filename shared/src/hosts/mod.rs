@@ -14,6 +14,7 @@ pub mod local;
 mod shutdown;
 
 pub use app::{
-    Backend, account_part, auth_part, build_router, credential_check, deletion_steps,
-    discovery_part, job_worker, jobs_part, notifier, sessions_part,
+    Backend, account_part, app_context, app_part, auth_part, build_router, credential_check,
+    deletion_steps, discovery_part, job_context, job_service, job_worker, jobs_part, notifier,
+    sessions_part,
 };

@@ -8,5 +8,5 @@ mod worker;
 
 pub use export::Export;
 pub use registry::{Echo, JobContext, JobError, JobHandler, JobRegistry};
-pub use service::{JobPage, JobService, SubmitJob};
+pub use service::{JobPage, JobService, SubmitJob, SubmittedJob};
 pub use worker::{JobWorker, WorkerError};

@@ -5,8 +5,11 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Export;
+use crate::app::Records;
+use crate::domain::SessionPolicy;
 use crate::domain::{Job, JobKind};
-use crate::ports::Stores;
+use crate::ports::{Clock, Stores};
+use crate::sessions::SessionService;
 
 /// Why a job attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,10 +23,30 @@ pub enum JobError {
     Permanent(String),
 }
 
-/// What a job handler may use: the stores of the backend it runs on.
+/// What code off the request path (a job handler, an event subscriber) may use:
+/// the backend's stores and the services apps build on.
 #[derive(Clone)]
 pub struct JobContext {
+    /// Every store port of the backend the host runs on.
     pub stores: Stores,
+    /// Sessions, for [`SessionState::update_of`](crate::app::SessionState::update_of).
+    pub sessions: SessionService,
+    /// The app's records.
+    pub records: Records,
+    /// The time source every service uses.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl JobContext {
+    /// The services over `stores`, with the session lifetimes of `policy`.
+    pub fn new(stores: Stores, policy: SessionPolicy, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            sessions: SessionService::new(stores.sessions.clone(), clock.clone(), policy),
+            records: Records::new(stores.records.clone(), clock.clone()),
+            stores,
+            clock,
+        }
+    }
 }
 
 /// One kind of job. Implement this and add one `register` line to

@@ -27,6 +27,19 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
+/// A job just accepted: what `POST /jobs` answers (202).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubmittedJob {
+    /// The new job's id.
+    pub job_id: JobId,
+    /// Its kind.
+    pub kind: JobKind,
+    /// Always `queued` when first answered.
+    pub status: crate::domain::JobStatus,
+    /// When it was accepted.
+    pub created_at: crate::domain::Timestamp,
+}
+
 /// Submits, reads and lists jobs; built only from ports.
 #[derive(Clone)]
 pub struct JobService {
@@ -64,7 +77,7 @@ impl JobService {
         user: UserId,
         request: SubmitJob,
         key: Option<IdempotencyKey>,
-    ) -> Result<Value, Error> {
+    ) -> Result<SubmittedJob, Error> {
         let known = JobKind::parse(&request.kind)
             .ok()
             .and_then(|kind| self.registry.get(&kind).map(|handler| (kind, handler)));
@@ -105,7 +118,7 @@ impl JobService {
         user: UserId,
         kind: JobKind,
         input: JobInput,
-    ) -> Result<Value, Error> {
+    ) -> Result<SubmittedJob, Error> {
         let job = Job::queued(user, kind, input, self.clock.now());
         self.jobs.create(&job).await?;
         let message = JobMessage {
@@ -121,12 +134,12 @@ impl JobService {
             return Err(e.into());
         }
         tracing::info!(job_id = %job.id, kind = %job.kind, "job queued");
-        Ok(json!({
-            "job_id": job.id,
-            "kind": job.kind,
-            "status": job.status,
-            "created_at": job.created_at,
-        }))
+        Ok(SubmittedJob {
+            job_id: job.id,
+            kind: job.kind,
+            status: job.status,
+            created_at: job.created_at,
+        })
     }
 
     pub async fn get(&self, user: UserId, id: &str) -> Result<Value, Error> {

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::app::EventSubscriber;
 use crate::domain::{Event, EventDetail, JobStatus, Notification, UserId};
 use crate::error::Error;
+use crate::jobs::JobContext;
 use crate::ports::{NotificationStore, StoreError, Stores};
 
 /// The events subscriber (SNS → SQS → notifier on AWS; the events queue locally
@@ -14,25 +16,43 @@ use crate::ports::{NotificationStore, StoreError, Stores};
 #[derive(Clone)]
 pub struct Notifier {
     stores: Stores,
+    context: JobContext,
+    subscribers: Vec<Arc<dyn EventSubscriber>>,
 }
 
 impl Notifier {
-    pub fn new(stores: Stores) -> Self {
-        Self { stores }
+    /// Skiff's notifications, then each of the app's `subscribers` in order.
+    pub fn new(context: JobContext, subscribers: Vec<Arc<dyn EventSubscriber>>) -> Self {
+        Self {
+            stores: context.stores.clone(),
+            context,
+            subscribers,
+        }
+    }
+
+    /// Skiff's notification for the event, then the app's subscribers. An error
+    /// from any of them sends the event back for another delivery; what already
+    /// ran is keyed by the event, so running it again adds nothing.
+    pub async fn handle(&self, event: Event) -> Result<(), Error> {
+        self.notify(&event).await?;
+        for subscriber in &self.subscribers {
+            subscriber.handle(&self.context, &event).await?;
+        }
+        Ok(())
     }
 
     /// Idempotent: the same event twice is one notification. An event is written
     /// only if it agrees with the record it is about, so a message nobody
     /// published (a stray or replayed queue message, say)
     /// cannot put words in a user's notifications.
-    pub async fn handle(&self, event: Event) -> Result<(), StoreError> {
-        if let EventDetail::AccountDeleted { .. } = event.detail {
+    async fn notify(&self, event: &Event) -> Result<(), StoreError> {
+        if let EventDetail::AccountDeleted { .. } | EventDetail::App(_) = event.detail {
             // The account and its notifications are gone; writing one now would
             // leave data behind for a user who no longer exists.
             tracing::info!(kind = event.detail.kind(), "event needs no notification");
             return Ok(());
         }
-        if !self.agrees_with_the_record(&event).await? {
+        if !self.agrees_with_the_record(event).await? {
             // Forged, or about a job or deletion that is gone: nothing to tell.
             tracing::warn!(
                 kind = event.detail.kind(),
@@ -40,7 +60,7 @@ impl Notifier {
             );
             return Ok(());
         }
-        let notification = Notification::from_event(event);
+        let notification = Notification::from_event(event.clone());
         self.stores.notifications.add(&notification).await?;
         tracing::info!(notification_id = %notification.id, kind = notification.event.detail.kind(), "notification stored");
         Ok(())
@@ -79,7 +99,7 @@ impl Notifier {
                     d.code_hash.matches(*deletion_id, code)
                         && d.expires_at.unix_millis() == *expires_at
                 }),
-            EventDetail::AccountDeleted { .. } => false,
+            EventDetail::AccountDeleted { .. } | EventDetail::App(_) => false,
         })
     }
 }

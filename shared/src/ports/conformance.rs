@@ -426,6 +426,7 @@ macro_rules! conformance_tests {
             #[allow(unused_imports)]
             use super::*;
             use crate::ports::conformance as suite;
+            use crate::ports::conformance_records as records;
             use crate::ports::conformance_work as work;
 
             #[tokio::test]
@@ -499,6 +500,18 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn wrong_codes_are_counted_and_the_last_expires() {
                 work::wrong_codes_are_counted_and_the_last_expires(&$store).await;
+            }
+            #[tokio::test]
+            async fn records_are_created_once_and_updated_on_their_version() {
+                records::records_are_created_once_and_updated_on_their_version(&$store).await;
+            }
+            #[tokio::test]
+            async fn concurrent_record_writers_have_one_winner() {
+                records::concurrent_record_writers_have_one_winner($store).await;
+            }
+            #[tokio::test]
+            async fn records_list_newest_first_in_pages_and_go_with_the_user() {
+                records::records_list_newest_first_in_pages_and_go_with_the_user(&$store).await;
             }
         }
     };

@@ -5,12 +5,15 @@ mod clock;
 #[cfg(test)]
 pub(crate) mod conformance;
 #[cfg(test)]
+pub(crate) mod conformance_records;
+#[cfg(test)]
 pub(crate) mod conformance_work;
 mod deletions;
 mod idempotency;
 mod jobs;
 mod messaging;
 mod notifications;
+mod records;
 mod refresh_tokens;
 mod sessions;
 mod store_error;
@@ -24,6 +27,7 @@ pub use idempotency::{Claim, IdempotencyRecord, IdempotencyStore};
 pub use jobs::JobStore;
 pub use messaging::{DeletionWorkflow, EventPublisher, JobMessage, JobQueue, Proceed};
 pub use notifications::NotificationStore;
+pub use records::{RecordStore, RecordWrite, next_record};
 pub use refresh_tokens::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome};
 pub use sessions::{CreateSessionError, SessionStore, SessionWrite};
 pub use store_error::StoreError;

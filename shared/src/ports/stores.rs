@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::{
     DeletionStore, DeletionWorkflow, EventPublisher, IdempotencyStore, JobQueue, JobStore,
-    NotificationStore, RefreshTokenStore, SessionStore, ThrottleStore, UserStore,
+    NotificationStore, RecordStore, RefreshTokenStore, SessionStore, ThrottleStore, UserStore,
 };
 
 /// Every store the core needs, as one backend provides them. Hosts build one of
@@ -17,6 +17,7 @@ pub struct Stores {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub notifications: Arc<dyn NotificationStore>,
     pub deletions: Arc<dyn DeletionStore>,
+    pub records: Arc<dyn RecordStore>,
 }
 
 /// A value implementing every store port (the SQLite store, the DynamoDB store).
@@ -29,6 +30,7 @@ pub trait AllStores:
     + IdempotencyStore
     + NotificationStore
     + DeletionStore
+    + RecordStore
     + 'static
 {
 }
@@ -42,6 +44,7 @@ impl<S> AllStores for S where
         + IdempotencyStore
         + NotificationStore
         + DeletionStore
+        + RecordStore
         + 'static
 {
 }
@@ -58,7 +61,8 @@ impl Stores {
             jobs: store.clone(),
             idempotency: store.clone(),
             notifications: store.clone(),
-            deletions: store,
+            deletions: store.clone(),
+            records: store,
         }
     }
 }

@@ -3,7 +3,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::auth::Authenticated;
-use crate::domain::{Session, SessionData, SessionDataError, SessionPolicy, Timestamp, Version};
+use crate::domain::{
+    Session, SessionData, SessionDataError, SessionId, SessionPolicy, Timestamp, UserId, Version,
+};
 use crate::error::Error;
 use crate::ports::{Clock, SessionStore, SessionWrite};
 
@@ -82,6 +84,22 @@ impl SessionService {
         precondition: &Precondition,
         change: impl Fn(&SessionData) -> Result<SessionData, Error>,
     ) -> Result<Session, Error> {
+        self.update_data(&caller, precondition, |data| change(data).map(|d| (d, ())))
+            .await
+            .map(|(session, ())| session)
+    }
+
+    /// Applies `change` to the caller's session data by a conditional write on its
+    /// version; a writer that loses a race re-reads and re-applies, so `change` may
+    /// run more than once and must depend only on its input. With an `If-Match`, a
+    /// version that moved on is [`Error::PreconditionFailed`]. Returns the session
+    /// written and what the last run of `change` returned.
+    pub async fn update_data<R>(
+        &self,
+        caller: &Authenticated,
+        precondition: &Precondition,
+        change: impl Fn(&SessionData) -> Result<(SessionData, R), Error>,
+    ) -> Result<(Session, R), Error> {
         // The first attempt starts from the authentication's read; a lost race
         // re-reads.
         let mut snapshot = Some(caller.session.clone());
@@ -89,20 +107,23 @@ impl SessionService {
             let now = self.clock.now();
             let current = match snapshot.take() {
                 Some(session) => session,
-                None => self.load_active(&caller, now).await?,
+                None => {
+                    self.load_active(caller.user_id, caller.session_id, now)
+                        .await?
+                }
             };
             if let Precondition::AnyOf(versions) = precondition
                 && !versions.contains(&current.version)
             {
                 return Err(Error::PreconditionFailed);
             }
-            let data = change(&current.data)?;
+            let (data, returned) = change(&current.data)?;
             match self
                 .store
                 .write_data(current.id, current.version, &data, now)
                 .await?
             {
-                SessionWrite::Written(session) => return Ok(session),
+                SessionWrite::Written(session) => return Ok((session, returned)),
                 // Someone else wrote first (or revoked the session): re-read. With an
                 // If-Match the re-read then fails the precondition, as it must.
                 SessionWrite::Conflict => continue,
@@ -111,9 +132,52 @@ impl SessionService {
         Err(Error::Contention)
     }
 
-    async fn load_active(&self, caller: &Authenticated, now: Timestamp) -> Result<Session, Error> {
-        match self.store.get(caller.session_id).await? {
-            Some(s) if s.user_id == caller.user_id && s.is_active(now, &self.policy) => Ok(s),
+    /// As [`update_data`](Self::update_data), for work off the request path (a
+    /// job, a subscriber) that knows the session by id: `None` when the session has
+    /// ended or is not `user`'s, so nothing is written for a logged-out user.
+    pub async fn update_data_of(
+        &self,
+        user: UserId,
+        session: SessionId,
+        change: impl Fn(&SessionData) -> Result<SessionData, Error>,
+    ) -> Result<Option<Session>, Error> {
+        for _ in 0..Self::MAX_WRITE_ATTEMPTS {
+            let now = self.clock.now();
+            let current = match self.load_active(user, session, now).await {
+                Ok(current) => current,
+                Err(Error::Unauthenticated(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let data = change(&current.data)?;
+            match self
+                .store
+                .write_data(current.id, current.version, &data, now)
+                .await?
+            {
+                SessionWrite::Written(written) => return Ok(Some(written)),
+                SessionWrite::Conflict => continue,
+            }
+        }
+        Err(Error::Contention)
+    }
+
+    /// The session if it is `user`'s and still active.
+    pub async fn active(&self, user: UserId, session: SessionId) -> Result<Option<Session>, Error> {
+        match self.load_active(user, session, self.clock.now()).await {
+            Ok(current) => Ok(Some(current)),
+            Err(Error::Unauthenticated(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn load_active(
+        &self,
+        user: UserId,
+        session: SessionId,
+        now: Timestamp,
+    ) -> Result<Session, Error> {
+        match self.store.get(session).await? {
+            Some(s) if s.user_id == user && s.is_active(now, &self.policy) => Ok(s),
             _ => Err(Error::Unauthenticated("the session has ended")),
         }
     }

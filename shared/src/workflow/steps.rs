@@ -170,6 +170,7 @@ impl DeletionSteps {
                 s.refresh_tokens.delete_for_user(user).await?;
                 s.jobs.delete_for_user(user).await?;
                 s.notifications.delete_for_user(user).await?;
+                s.records.delete_records_of_user(user).await?;
             }
             DeletionStep::DeleteUser => {
                 self.confirmed(message).await?;

@@ -27,6 +27,7 @@ mod item;
 mod jobs;
 mod notifications;
 mod owned;
+mod records;
 mod refresh_tokens;
 mod sessions;
 mod throttles;

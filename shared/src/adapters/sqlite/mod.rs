@@ -7,6 +7,7 @@ mod idempotency;
 mod jobs;
 mod notifications;
 mod queue;
+mod records;
 mod refresh_tokens;
 mod sessions;
 mod throttles;
@@ -23,13 +24,14 @@ use rusqlite::types::Type;
 
 use crate::ports::StoreError;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Each entry takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("schema.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// A handle to the database; cheap to clone. SQLite serialises writers anyway, so

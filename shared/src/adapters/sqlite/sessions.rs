@@ -28,11 +28,11 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
 }
 
 /// SQLite integers are signed; a version never gets near `i64::MAX`.
-fn version_to_sql(version: Version) -> i64 {
+pub(super) fn version_to_sql(version: Version) -> i64 {
     i64::try_from(version.get()).unwrap_or(i64::MAX)
 }
 
-fn version_from_sql(value: i64) -> rusqlite::Result<Version> {
+pub(super) fn version_from_sql(value: i64) -> rusqlite::Result<Version> {
     u64::try_from(value)
         .map(Version::new)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, Type::Integer, Box::new(e)))

@@ -51,8 +51,16 @@ fn seal() -> &'static MessageSeal {
 
 async fn functions() -> (Stores, axum::Router) {
     let stores = Stores::from_one(test_support::store().await);
+    let context = crate::jobs::JobContext::new(
+        stores.clone(),
+        crate::domain::SessionPolicy {
+            idle_timeout: std::time::Duration::from_secs(60),
+            absolute_lifetime: std::time::Duration::from_secs(600),
+        },
+        Arc::new(crate::ports::SystemClock),
+    );
     let app = QueueFunctions {
-        stores: stores.clone(),
+        context: context.clone(),
         registry: JobRegistry::builtin(),
         work: WorkSettings {
             job_max_attempts: 3,
@@ -60,7 +68,7 @@ async fn functions() -> (Stores, axum::Router) {
             deletion_window: std::time::Duration::from_secs(60),
         },
         jobs: Arc::new(test_support::queue().await),
-        notifier: notifier(&stores),
+        notifier: notifier(context, &crate::app::App::new()),
         seal: seal().clone(),
     };
     (stores, router(app))

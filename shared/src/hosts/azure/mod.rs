@@ -28,11 +28,11 @@ pub use triggers::{
 
 use crate::adapters::azure::{StorageClient, StorageQueue, Table, TableStore};
 use crate::api::HttpLimits;
+use crate::app::App;
 use crate::auth::{KeyError, KeyRing};
 use crate::config::ConfigError;
 use crate::hosts::chained::{ChainedQueues, MessageSink};
-use crate::hosts::{Backend, build_router, notifier};
-use crate::jobs::JobRegistry;
+use crate::hosts::{Backend, build_router, job_context, notifier};
 use crate::ports::{StoreError, Stores};
 use sealed_messages::SealedSink;
 
@@ -95,9 +95,16 @@ impl AzureStorage {
     }
 }
 
-/// Reads the settings, builds clients and keys once, binds 127.0.0.1 on the port
-/// the host chose, and serves until the host stops it (SIGTERM).
+/// Skiff's contract alone: [`run_app`] with [`App::new`].
 pub async fn run() -> Result<(), AzureError> {
+    run_app(App::new()).await
+}
+
+/// Reads the settings, builds clients and keys once, binds 127.0.0.1 on the port
+/// the host chose, and serves the contract and `app` (routes, and its job kinds
+/// and subscribers in the queue-triggered functions) until the host stops it
+/// (SIGTERM).
+pub async fn run_app(app: App) -> Result<(), AzureError> {
     let config = AzureConfig::from_env()?;
     let keys = KeyRing::from_secret(&config.signing_keys)?;
     let client = StorageClient::new(config.storage.clone())?;
@@ -118,20 +125,20 @@ pub async fn run() -> Result<(), AzureError> {
         events: sealed(&storage.events),
         steps: sealed(&storage.steps),
     };
-    let registry = JobRegistry::builtin();
+    let context = job_context(&stores, &config.auth);
     let queue_functions = triggers::QueueFunctions {
-        stores: stores.clone(),
-        registry: registry.clone(),
+        context: context.clone(),
+        registry: app.registry().clone(),
         work: config.work,
         jobs: Arc::new(storage.jobs.clone()),
-        notifier: notifier(&stores),
+        notifier: notifier(context, &app),
         seal,
     };
     let router = build_router(
         Backend {
             stores,
             messaging: direct.messaging(),
-            registry,
+            app: &app,
             keys: &keys,
             auth: &config.auth,
             work: &config.work,

@@ -24,9 +24,10 @@ use crate::domain::Event;
 use crate::error::Error;
 use crate::hosts::chained::{ChainedQueues, MessageSink, run_step};
 use crate::hosts::{deletion_steps, job_worker};
+use crate::jobs::JobContext;
 use crate::jobs::JobRegistry;
 use crate::notifications::Notifier;
-use crate::ports::{JobMessage, Stores};
+use crate::ports::JobMessage;
 use crate::workflow::StepMessage;
 
 /// Function names (the folders under `infra/azure/`) and binding names (their
@@ -66,7 +67,8 @@ pub(super) fn queue_setting(function_or_binding: &str) -> Option<&'static str> {
 
 /// What the queue functions share, built once at start.
 pub struct QueueFunctions {
-    pub stores: Stores,
+    /// What jobs and subscribers run with.
+    pub context: JobContext,
     pub registry: JobRegistry,
     pub work: WorkSettings,
     /// The jobs queue itself: nothing here enqueues jobs, but the worker's
@@ -185,7 +187,7 @@ where
 async fn worker(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Response {
     let outputs = BindingOutputs::default();
     let worker = job_worker(
-        &app.stores,
+        app.context.clone(),
         Arc::new(app.queues(&outputs)),
         app.registry.clone(),
         &app.work,
@@ -215,7 +217,7 @@ async fn notifier(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Respon
 async fn workflow(State(app): State<Arc<QueueFunctions>>, body: Bytes) -> Response {
     let outputs = BindingOutputs::default();
     let queues = app.queues(&outputs);
-    let steps = deletion_steps(&app.stores, Arc::new(queues.clone()));
+    let steps = deletion_steps(&app.context.stores, Arc::new(queues.clone()));
     invoke(
         WORKFLOW,
         &app.seal,

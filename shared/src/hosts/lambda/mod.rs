@@ -31,16 +31,19 @@ use crate::adapters::aws_messaging::{
 };
 use crate::adapters::dynamodb::DynamoStore;
 use crate::api::{self, HttpLimits, Part};
+use crate::app::App;
 use crate::domain::ClientAddress;
 use crate::hosts::{
-    account_part, auth_part, credential_check, discovery_part, jobs_part, sessions_part,
+    account_part, app_context, app_part, auth_part, credential_check, discovery_part, job_service,
+    jobs_part, sessions_part,
 };
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
 
 /// The Lambda functions Skiff ships, each with its share of the contract or its
-/// queue.
+/// queue, and an app's own HTTP function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Function {
     /// `/auth/*` and `/.well-known/*`; reads the private signing keys.
     Login,
@@ -56,6 +59,8 @@ pub enum Function {
     Notifier,
     /// Consumes the deletion-steps queue the state machine sends to.
     Workflow,
+    /// An app's routes (`run_app_http`); public keys only, like `Session`.
+    App,
 }
 
 impl Function {
@@ -79,6 +84,7 @@ impl Function {
             Function::Worker => "worker",
             Function::Notifier => "notifier",
             Function::Workflow => "workflow",
+            Function::App => "app",
         }
     }
 
@@ -86,7 +92,7 @@ impl Function {
     pub fn required_variables(self) -> &'static [&'static str] {
         match self {
             Function::Login => &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_SIGNING_KEYS_SECRET"],
-            Function::Session => &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_JWKS"],
+            Function::Session | Function::App => &["SKIFF_TABLE", "SKIFF_ISSUER", "SKIFF_JWKS"],
             Function::Jobs => &[
                 "SKIFF_TABLE",
                 "SKIFF_ISSUER",
@@ -115,7 +121,7 @@ impl Function {
             Function::Session => &[api::paths::HEALTH, api::paths::SESSIONS],
             Function::Jobs => &[api::paths::JOBS],
             Function::Account => &[api::paths::ACCOUNT],
-            Function::Worker | Function::Notifier | Function::Workflow => &[],
+            Function::Worker | Function::Notifier | Function::Workflow | Function::App => &[],
         };
         groups.iter().flat_map(|g| g.iter().copied()).collect()
     }
@@ -147,7 +153,7 @@ pub async fn build_with(
         Function::Session => build_session(config, sdk).await,
         Function::Jobs => build_jobs(config, sdk).await,
         Function::Account => build_account(config, sdk).await,
-        Function::Worker | Function::Notifier | Function::Workflow => {
+        Function::Worker | Function::Notifier | Function::Workflow | Function::App => {
             Err(LambdaError::NotHttp(function))
         }
     }
@@ -305,12 +311,60 @@ pub fn run_jobs() -> Result<(), lambda_http::Error> {
     runtime()?.block_on(serve(Function::Jobs, build_jobs))
 }
 
+/// A function serving only `app`'s routes, behind the contract's middleware, with
+/// Skiff's init: `SKIFF_TABLE`, `SKIFF_ISSUER` and `SKIFF_JWKS` as the session
+/// function has them, plus `SKIFF_JOBS_QUEUE_URL` when the app has job kinds of its
+/// own. API Gateway routes the app's paths to it; Skiff's functions serve the rest.
+pub fn run_app_http(app: App) -> Result<(), lambda_http::Error> {
+    runtime()?.block_on(serve(Function::App, async move |config, sdk| {
+        build_app(&app, config, sdk).await
+    }))
+}
+
+/// Builds an app function's Router (what `run_app_http` serves; tests point the
+/// settings at moto).
+pub async fn build_app(
+    app: &App,
+    config: &LambdaConfig,
+    sdk: &aws_types::SdkConfig,
+) -> Result<Router, LambdaError> {
+    let keys = public_keys(config)?;
+    let stores = stores(config, sdk).await;
+    let queue: Arc<dyn crate::ports::JobQueue> = match config.jobs_queue_url.as_deref() {
+        Some(url) => Arc::new(SqsJobQueue::new(lazy(sdk, aws_sdk_sqs::Client::new), url)),
+        None if app.has_own_job_kinds() => return Err(missing("SKIFF_JOBS_QUEUE_URL")),
+        None => Arc::new(NoJobQueue),
+    };
+    let context = app_context(
+        &stores,
+        &keys,
+        &config.auth,
+        job_service(&stores, queue, app.registry().clone()),
+    );
+    Ok(finish(vec![app_part(app, &context)], config))
+}
+
+/// The queue of an app function that submits no jobs: a submission is a bug in
+/// the app, answered 503 and logged.
+struct NoJobQueue;
+
+#[async_trait::async_trait]
+impl crate::ports::JobQueue for NoJobQueue {
+    async fn enqueue(&self, _: &crate::ports::JobMessage) -> Result<(), crate::ports::StoreError> {
+        Err(crate::ports::StoreError::message(
+            "this function has no job queue (SKIFF_JOBS_QUEUE_URL is unset)",
+        ))
+    }
+}
+
 /// The account binary's entry point.
 pub fn run_account() -> Result<(), lambda_http::Error> {
     runtime()?.block_on(serve(Function::Account, build_account))
 }
 
-pub use sqs::{handle_batch, run_notifier, run_worker, run_workflow};
+pub use sqs::{
+    handle_batch, run_notifier, run_notifier_with, run_worker, run_worker_with, run_workflow,
+};
 
 /// Lambda hands an execution environment one event at a time, so one thread runs
 /// the async work (requests to the backend still overlap) and one blocking thread

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 
 use super::{Function, LambdaConfig, LambdaError, init, lazy, missing, runtime, stores};
 use crate::adapters::aws_messaging::{SfnTasks, SnsEventPublisher};
+use crate::app::App;
 use crate::batch::{BatchProcessor, Record};
 use crate::domain::Event;
-use crate::hosts::{deletion_steps, job_worker, notifier};
-use crate::jobs::JobRegistry;
+use crate::hosts::{deletion_steps, job_context, job_worker, notifier};
 use crate::ports::{EventPublisher, JobMessage};
 use crate::workflow::{DeletionStep, DeletionSteps, StepMessage};
 
@@ -83,13 +83,19 @@ where
     .await
 }
 
-/// The worker binary's entry point: runs jobs from the jobs queue.
+/// The worker binary's entry point: runs Skiff's job kinds from the jobs queue.
 pub fn run_worker() -> Result<(), lambda_runtime::Error> {
-    runtime()?.block_on(consume(Function::Worker, async |config, sdk| {
+    run_worker_with(App::new())
+}
+
+/// A worker for `app`'s job kinds (and Skiff's), with Skiff's init: the same
+/// variables and policy as Skiff's worker function.
+pub fn run_worker_with(app: App) -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(consume(Function::Worker, async move |config, sdk| {
         let worker = job_worker(
-            &stores(config, sdk).await,
+            job_context(&stores(config, sdk).await, &config.auth),
             events(config, sdk)?,
-            JobRegistry::builtin(),
+            app.registry().clone(),
             &config.work,
         );
         Ok(move |message: JobMessage| {
@@ -102,8 +108,13 @@ pub fn run_worker() -> Result<(), lambda_runtime::Error> {
 /// The notifier binary's entry point: events (SNS, raw delivery to SQS) in,
 /// notifications out.
 pub fn run_notifier() -> Result<(), lambda_runtime::Error> {
-    runtime()?.block_on(consume(Function::Notifier, async |config, sdk| {
-        let notifier = notifier(&stores(config, sdk).await);
+    run_notifier_with(App::new())
+}
+
+/// The notifier with `app`'s subscribers after Skiff's notifications.
+pub fn run_notifier_with(app: App) -> Result<(), lambda_runtime::Error> {
+    runtime()?.block_on(consume(Function::Notifier, async move |config, sdk| {
+        let notifier = notifier(job_context(&stores(config, sdk).await, &config.auth), &app);
         Ok(move |event: Event| {
             let notifier = notifier.clone();
             async move { notifier.handle(event).await }

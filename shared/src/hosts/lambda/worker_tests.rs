@@ -72,9 +72,14 @@ impl Harness {
             .register("flaky", Flaky)
             .register("broken", Broken);
         let worker = JobWorker::new(
-            JobContext {
-                stores: stores.clone(),
-            },
+            JobContext::new(
+                stores.clone(),
+                crate::domain::SessionPolicy {
+                    idle_timeout: std::time::Duration::from_secs(60),
+                    absolute_lifetime: std::time::Duration::from_secs(600),
+                },
+                Arc::new(SystemClock),
+            ),
             registry,
             Arc::new(SnsEventPublisher::new(
                 aws_sdk_sns::Client::new(&sdk),

@@ -15,9 +15,11 @@ pub use messaging::LocalQueues;
 
 use crate::adapters::sqlite::{SqliteQueue, SqliteStore};
 use crate::api::HttpLimits;
+use crate::app::App;
 use crate::auth::{KeyError, KeyRing};
-use crate::hosts::{Backend, build_router, client_address, deletion_steps, job_worker, notifier};
-use crate::jobs::JobRegistry;
+use crate::hosts::{
+    Backend, build_router, client_address, deletion_steps, job_context, job_worker, notifier,
+};
 use crate::ports::Stores;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +42,15 @@ pub enum LocalError {
     Serve(io::Error),
 }
 
+/// Skiff's contract alone: [`run_app`] with [`App::new`].
+pub async fn run(config: LocalConfig) -> Result<(), LocalError> {
+    run_app(config, App::new()).await
+}
+
 /// Opens the store, loads (or creates) the signing key, binds, prints how to reach
-/// the server, and serves until Ctrl-C or SIGTERM.
-pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
+/// the server, and serves the contract and `app` (its routes, job kinds and
+/// subscribers) until Ctrl-C or SIGTERM.
+pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| LocalError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
@@ -71,18 +79,18 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
     };
     let stores = Stores::from_one(store.clone());
     let messaging = queues.chained().messaging();
-    let registry = JobRegistry::builtin();
+    let context = job_context(&stores, &config.auth);
     // Dropping the set at the end of `run` stops the consumers; whatever they held
     // comes back after its visibility timeout at the next start.
     let _consumers = consumers::spawn(
         queues,
         job_worker(
-            &stores,
+            context.clone(),
             messaging.events.clone(),
-            registry.clone(),
+            app.registry().clone(),
             &config.work,
         ),
-        notifier(&stores),
+        notifier(context, &app),
         deletion_steps(&stores, messaging.events.clone()),
         config.work.batch_concurrency,
     );
@@ -90,7 +98,7 @@ pub async fn run(mut config: LocalConfig) -> Result<(), LocalError> {
         Backend {
             stores,
             messaging,
-            registry,
+            app: &app,
             keys: &keys,
             auth: &config.auth,
             work: &config.work,

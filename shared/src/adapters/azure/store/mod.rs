@@ -14,6 +14,7 @@
 //! | job | `user_<user_id>` | `job_<bitwise-inverted UUIDv7>` (newest first) |
 //! | notification | `user_<user_id>` | `notif_<inverted ms>_<id>` (newest first) |
 //! | deletion | `user_<user_id>` | `deletion_<deletion_id>` |
+//! | app record | `user_<user_id>` | `rec_<collection>_<bitwise-inverted UUIDv7>` (newest first) |
 //!
 //! Table storage only scans forward, so newest-first lists use inverted row keys.
 //! Everything a user owns sits in the user's partition, which the deletion steps
@@ -23,6 +24,7 @@ mod deletions;
 mod idempotency;
 mod jobs;
 mod notifications;
+mod records;
 mod refresh_tokens;
 mod sessions;
 mod throttles;
