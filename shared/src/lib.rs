@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod api;
+#[deny(missing_docs)]
 pub mod app;
 pub mod auth;
 pub mod batch;

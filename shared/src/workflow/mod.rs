@@ -2,8 +2,6 @@
 //! definition and the local engine follow), the code that runs them, and the
 //! service behind `DELETE /account` and the confirmation endpoint.
 
-#[cfg(test)]
-mod asl_tests;
 mod service;
 mod steps;
 

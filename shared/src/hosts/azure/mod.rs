@@ -24,6 +24,7 @@ pub use protocol::{InvocationRequest, InvocationResponse};
 pub use sealed_messages::MessageSeal;
 pub use triggers::{
     EVENTS_BINDING, FUNCTIONS, NOTIFIER, STEPS_BINDING, TRIGGER_BINDING, WORKER, WORKFLOW,
+    outputs_of, queue_setting,
 };
 
 use crate::adapters::azure::{StorageClient, StorageQueue, Table, TableStore};
@@ -172,5 +173,3 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
 
 #[cfg(test)]
 mod fixture_tests;
-#[cfg(test)]
-mod infra_tests;

@@ -44,8 +44,7 @@ pub const STEPS_BINDING: &str = "steps";
 
 /// The output bindings each queue function writes (its `function.json` must
 /// declare them, with these names).
-#[cfg(test)]
-pub(super) fn outputs_of(function: &str) -> &'static [&'static str] {
+pub fn outputs_of(function: &str) -> &'static [&'static str] {
     match function {
         WORKER => &[EVENTS_BINDING],
         WORKFLOW => &[EVENTS_BINDING, STEPS_BINDING],
@@ -55,8 +54,7 @@ pub(super) fn outputs_of(function: &str) -> &'static [&'static str] {
 
 /// The app setting naming each queue function's trigger queue (read by
 /// `AzureConfig`), and each output binding's queue.
-#[cfg(test)]
-pub(super) fn queue_setting(function_or_binding: &str) -> Option<&'static str> {
+pub fn queue_setting(function_or_binding: &str) -> Option<&'static str> {
     match function_or_binding {
         WORKER => Some("SKIFF_JOBS_QUEUE"),
         NOTIFIER | EVENTS_BINDING => Some("SKIFF_EVENTS_QUEUE"),

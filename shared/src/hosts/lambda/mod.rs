@@ -9,8 +9,6 @@ mod fixture_tests;
 mod keys;
 mod sqs;
 #[cfg(test)]
-mod template_tests;
-#[cfg(test)]
 mod worker_tests;
 
 use std::time::Duration;

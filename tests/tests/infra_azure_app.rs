@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::triggers::{FUNCTIONS, TRIGGER_BINDING, outputs_of, queue_setting};
+use skiff::hosts::azure::{FUNCTIONS, TRIGGER_BINDING, outputs_of, queue_setting};
 
 fn app_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/azure")
@@ -160,5 +160,18 @@ fn a_missing_function_or_an_extra_one_is_reported() {
             .iter()
             .any(|p| p.contains("mailer/function.json has no handler route")),
         "{found:?}"
+    );
+}
+
+/// The cart example's Functions app runs the same handler routes with its own
+/// binary, so its folder passes the same checks and names `cart-azure`.
+#[test]
+fn the_cart_app_folder_matches_the_handler_and_names_its_binary() {
+    let cart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cart/azure");
+    assert_eq!(problems(&cart), Vec::<String>::new());
+    let host = read(&cart.join("host.json")).unwrap();
+    assert_eq!(
+        host["customHandler"]["description"]["defaultExecutablePath"],
+        "cart-azure"
     );
 }

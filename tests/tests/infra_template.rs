@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::{Function, LambdaConfig};
-use crate::config::Env;
+use skiff::config::Env;
+use skiff::hosts::lambda::{Function, LambdaConfig};
 
 const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::AccountId",

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::{DeletionStep, StepRunner};
+use skiff::workflow::{DeletionStep, StepRunner};
 
-const ASL: &str = include_str!("../../../infra/deletion-workflow.asl.json");
+const ASL: &str = include_str!("../../infra/deletion-workflow.asl.json");
 const SQS_WITH_TOKEN: &str = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
 
 fn states() -> serde_json::Map<String, Value> {
