@@ -38,6 +38,21 @@ impl Env<fn(&str) -> Option<String>> {
 }
 
 /// A fixed set of variables, for tests of the parsers.
+/// The default of [`max_body_bytes`]: 256 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// `SKIFF_MAX_BODY_BYTES`, the same rule on every host: at least 1 KiB (a smaller
+/// limit would refuse the contract's own requests), default 256 KiB.
+pub fn max_body_bytes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
+    env.at_least("SKIFF_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024)
+}
+
+/// `SKIFF_QUEUE_MAX_RECEIVES` (the local queues): deliveries before a message is
+/// set aside; at least 1, default 5.
+pub fn queue_max_receives<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
+    env.at_least("SKIFF_QUEUE_MAX_RECEIVES", 5, 1)
+}
+
 #[cfg(test)]
 pub(crate) type FixedEnv = Env<Box<dyn Fn(&str) -> Option<String>>>;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::ports::StoreError;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Malformed JSON, a missing field, a wrong type or a value the domain rejects.
     #[error("{0}")]

@@ -5,16 +5,22 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::config::{ConfigError, Env};
+
 /// Installs the global subscriber. `SKIFF_LOG` (or `RUST_LOG`) sets the filter as a
 /// `target=level` list (`info`, `warn`, `skiff=debug,tower_http=info`); default `info`.
 /// `Targets` rather than `EnvFilter`: it needs no regex engine, which keeps ~270 KiB
 /// out of every Lambda binary. Safe to call more than once; later calls do nothing.
-pub fn init() {
-    let filter = std::env::var("SKIFF_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|f| f.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+///
+/// A filter that does not parse is an error, the same on every host: logs are
+/// still installed (at `info`) so the caller can log why it stops, and it should
+/// stop, since a typo would otherwise silently change what a production function
+/// logs.
+pub fn init() -> Result<(), ConfigError> {
+    let (filter, result) = match log_filter(&Env::process()) {
+        Ok(filter) => (filter, Ok(())),
+        Err(e) => (default_filter(), Err(e)),
+    };
     let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
@@ -26,11 +32,40 @@ pub fn init() {
         .with(json)
         .with(filter)
         .try_init();
+    result
+}
+
+fn default_filter() -> Targets {
+    Targets::new().with_default(tracing::Level::INFO)
+}
+
+/// `SKIFF_LOG`, else `RUST_LOG`, else `info`.
+pub fn log_filter<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Targets, ConfigError> {
+    let (name, text) = match (env.raw("SKIFF_LOG"), env.raw("RUST_LOG")) {
+        (Some(text), _) => ("SKIFF_LOG", text),
+        (None, Some(text)) => ("RUST_LOG", text),
+        (None, None) => return Ok(default_filter()),
+    };
+    text.parse::<Targets>().map_err(|e| ConfigError {
+        name,
+        value: text.clone(),
+        reason: format!("is not a filter such as info or warn,skiff=debug: {e}"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use tracing_subscriber::filter::Targets;
+
+    #[test]
+    fn a_bad_filter_is_an_error_naming_the_variable() {
+        let env = crate::config::Env::from_lookup(|name: &str| {
+            (name == "SKIFF_LOG").then(|| "skiff=loud".to_owned())
+        });
+        assert_eq!(super::log_filter(&env).unwrap_err().name, "SKIFF_LOG");
+        let unset = crate::config::Env::from_lookup(|_: &str| None);
+        assert!(super::log_filter(&unset).is_ok());
+    }
 
     #[test]
     fn filter_syntax_is_target_level_lists() {

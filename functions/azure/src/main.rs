@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    skiff::telemetry::init();
+    if let Err(e) = skiff::telemetry::init() {
+        eprintln!("skiff-azure: {e}");
+        return ExitCode::FAILURE;
+    }
     match skiff::hosts::azure::run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

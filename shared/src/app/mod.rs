@@ -38,7 +38,7 @@
 //! # #[cfg(feature = "sqlite")]
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     skiff::telemetry::init();
+//!     skiff::telemetry::init()?;
 //!     let config = skiff::hosts::local::LocalConfig::from_env()?;
 //!     skiff::hosts::local::run_app(config, app()).await?;
 //!     Ok(())

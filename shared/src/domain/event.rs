@@ -39,6 +39,7 @@ fn millis_or_rfc3339<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
+#[non_exhaustive]
 pub enum EventDetail {
     #[serde(rename = "job.succeeded")]
     JobSucceeded { job_id: JobId },

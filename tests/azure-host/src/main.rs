@@ -159,7 +159,10 @@ fn development_key() -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    skiff::telemetry::init();
+    if let Err(e) = skiff::telemetry::init() {
+        eprintln!("skiff-azure-host: {e}");
+        return ExitCode::FAILURE;
+    }
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

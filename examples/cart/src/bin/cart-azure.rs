@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    skiff::telemetry::init();
+    if let Err(e) = skiff::telemetry::init() {
+        eprintln!("cart-azure: {e}");
+        return ExitCode::FAILURE;
+    }
     match skiff::hosts::azure::run_app(skiff_cart::app()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

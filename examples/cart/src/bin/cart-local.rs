@@ -6,7 +6,10 @@ use skiff::hosts::local::{self, LocalConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    skiff::telemetry::init();
+    if let Err(e) = skiff::telemetry::init() {
+        eprintln!("cart-local: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match LocalConfig::from_env() {
         Ok(config) => local::run_app(config, skiff_cart::app())
             .await

@@ -98,7 +98,7 @@ impl std::fmt::Debug for AzureConfig {
 
 impl AzureConfig {
     /// HTTP triggers on Azure accept up to 100 MB; the contract needs far less.
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+    pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
@@ -134,7 +134,7 @@ impl AzureConfig {
             create_storage: env.parse_or("SKIFF_CREATE_STORAGE", false)?,
             signing_keys: env.required("SKIFF_SIGNING_KEYS")?,
             auth: auth_settings(env, &issuer)?,
-            max_body_bytes: env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?,
+            max_body_bytes: crate::config::max_body_bytes(env)?,
             work,
         })
     }
@@ -156,6 +156,12 @@ mod tests {
         ];
         pairs.extend_from_slice(extra);
         AzureConfig::from(&FixedEnv::from_pairs(&pairs))
+    }
+
+    #[test]
+    fn a_body_limit_below_one_kib_is_refused() {
+        let e = config(&[("SKIFF_MAX_BODY_BYTES", "0")]).unwrap_err();
+        assert_eq!(e.name, "SKIFF_MAX_BODY_BYTES");
     }
 
     #[test]

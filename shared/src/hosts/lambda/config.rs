@@ -24,7 +24,7 @@ pub struct LambdaConfig {
 
 impl LambdaConfig {
     /// API Gateway HTTP APIs accept up to 10 MiB; the contract needs far less.
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+    pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
@@ -37,7 +37,7 @@ impl LambdaConfig {
         Ok(Self {
             table: env.required("SKIFF_TABLE")?,
             auth: auth_settings(env, &issuer)?,
-            max_body_bytes: env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?,
+            max_body_bytes: crate::config::max_body_bytes(env)?,
             signing_keys_secret: env.raw("SKIFF_SIGNING_KEYS_SECRET"),
             jwks: env.raw("SKIFF_JWKS"),
             warm_up: env.parse_or("SKIFF_WARM_UP", true)?,
@@ -55,6 +55,20 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Result<LambdaConfig, ConfigError> {
         LambdaConfig::from(&Env::from_pairs(pairs))
+    }
+
+    /// The same rule as every other host: a zero limit would refuse every body.
+    #[test]
+    fn a_body_limit_below_one_kib_is_refused() {
+        let base = [
+            ("SKIFF_ISSUER", "https://api.example.com"),
+            ("SKIFF_TABLE", "t"),
+        ];
+        for bad in ["0", "1023"] {
+            let mut pairs = base.to_vec();
+            pairs.push(("SKIFF_MAX_BODY_BYTES", bad));
+            assert_eq!(config(&pairs).unwrap_err().name, "SKIFF_MAX_BODY_BYTES");
+        }
     }
 
     #[test]

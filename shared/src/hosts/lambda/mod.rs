@@ -392,8 +392,8 @@ pub(super) async fn init<T>(
     function: Function,
     build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<T, LambdaError>,
 ) -> Result<(T, LambdaConfig), LambdaError> {
-    crate::telemetry::init();
     let built = async {
+        crate::telemetry::init()?;
         let config = LambdaConfig::from_env()?;
         let sdk = AwsEnv::from_env()?.sdk_config();
         let built = build(&config, &sdk).await?;

@@ -30,7 +30,7 @@ pub struct LocalConfig {
 impl LocalConfig {
     pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_DATA_DIR: &'static str = ".skiff-data";
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+    pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
@@ -42,15 +42,7 @@ impl LocalConfig {
             // A literal that always parses.
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
-        let max_body_bytes: usize =
-            env.parse_or("SKIFF_MAX_BODY_BYTES", Self::DEFAULT_MAX_BODY_BYTES)?;
-        if max_body_bytes < 1024 {
-            return Err(ConfigError {
-                name: "SKIFF_MAX_BODY_BYTES",
-                value: max_body_bytes.to_string(),
-                reason: "must be at least 1024".into(),
-            });
-        }
+        let max_body_bytes = crate::config::max_body_bytes(env)?;
         Ok(Self {
             listen,
             data_dir: env
@@ -67,7 +59,7 @@ impl LocalConfig {
             work: work_settings(env)?,
             queue: QueueSettings {
                 visibility: env.duration_or("SKIFF_QUEUE_VISIBILITY", Duration::from_secs(30))?,
-                max_receives: env.parse_or("SKIFF_QUEUE_MAX_RECEIVES", 5)?,
+                max_receives: crate::config::queue_max_receives(env)?,
             },
             trusted_proxies: TrustedProxies::parse(
                 "SKIFF_TRUSTED_PROXIES",
@@ -83,6 +75,12 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Result<LocalConfig, ConfigError> {
         LocalConfig::from(&Env::from_pairs(pairs))
+    }
+
+    #[test]
+    fn a_queue_that_never_delivers_is_refused() {
+        let e = config(&[("SKIFF_QUEUE_MAX_RECEIVES", "0")]).unwrap_err();
+        assert_eq!(e.name, "SKIFF_QUEUE_MAX_RECEIVES");
     }
 
     #[test]
