@@ -1,11 +1,14 @@
 # Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
-.PHONY: help dev test fmt lint check release package aws-local azure-local bench clean
+.PHONY: help dev example test fmt lint check release package aws-local azure-local bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
 
 dev: ## Run the all-in-one local server (SKIFF_LISTEN, default 127.0.0.1:8080)
 	cargo run --locked -p skiff-local
+
+example: ## Run the cart example (examples/cart) on the local server (SKIFF_LISTEN, as make dev)
+	cargo run --locked -p skiff-cart --features local --bin cart-local
 
 test: ## Build and run every test (installs and starts whatever the tests need)
 	bash tests/run

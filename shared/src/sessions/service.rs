@@ -10,9 +10,10 @@ use crate::error::Error;
 use crate::ports::{Clock, SessionStore, SessionWrite};
 
 /// An `If-Match` precondition, already parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Precondition {
     /// No `If-Match` (or `If-Match: *`): last writer wins, but no update is lost.
+    #[default]
     None,
     /// Proceed only if the current version is one of these.
     AnyOf(Vec<Version>),
