@@ -13,6 +13,19 @@ pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
 pub use tokens::{TestKey, b64url, claims_for, sign_typed, sign_with};
 
+/// An RFC 3339 UTC time as the API writes it (`…:05Z`, `…:05.1Z`, `…:05.123Z`)
+/// with its fraction padded to milliseconds, so two of them compare in time order
+/// as strings (unpadded, `05.9Z` sorts after `05.94Z`).
+pub fn comparable_time(text: &str) -> String {
+    let body = text
+        .strip_suffix('Z')
+        .unwrap_or_else(|| panic!("not a UTC time: {text}"));
+    match body.split_once('.') {
+        Some((seconds, fraction)) => format!("{seconds}.{fraction:0<3}Z"),
+        None => format!("{body}.000Z"),
+    }
+}
+
 /// A password that satisfies the contract's rules.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -101,4 +114,18 @@ pub async fn assert_unauthorized(response: reqwest::Response) -> serde_json::Val
         "WWW-Authenticate was {challenge:?}"
     );
     assert_problem(response, 401).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn padded_times_compare_in_time_order() {
+        let (earlier, later) = ("2026-12-01T12:00:05.9Z", "2026-12-01T12:00:05.94Z");
+        assert!(earlier > later, "the raw strings sort the wrong way");
+        assert!(super::comparable_time(earlier) < super::comparable_time(later));
+        assert_eq!(
+            super::comparable_time("2026-12-01T12:00:05Z"),
+            "2026-12-01T12:00:05.000Z"
+        );
+    }
 }

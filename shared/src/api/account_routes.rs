@@ -1,11 +1,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::AccountApi;
 use super::extract::{Caller, Client, JsonBody};
+use crate::domain::{DeletionId, DeletionStatus, Timestamp};
 use crate::error::Error;
 
 #[derive(Deserialize)]
@@ -20,16 +20,47 @@ pub(super) struct Reauthenticate {
     password: String,
 }
 
+/// `202` to `DELETE /account`.
+#[derive(Serialize)]
+pub(super) struct Requested {
+    deletion_id: DeletionId,
+    status: DeletionStatus,
+    expires_at: Timestamp,
+}
+
+/// `202` to a confirmation.
+#[derive(Serialize)]
+pub(super) struct Confirmed {
+    status: &'static str,
+}
+
+/// `GET /account/deletion/{id}`.
+#[derive(Serialize)]
+pub(super) struct Status {
+    deletion_id: DeletionId,
+    status: DeletionStatus,
+}
+
+/// An id that is not one of ours names nothing: 404, as an unknown one does.
+fn deletion_id(text: &str) -> Result<DeletionId, Error> {
+    text.parse().map_err(|_| Error::NotFound)
+}
+
 pub(super) async fn request_deletion(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
     Client(client): Client,
     JsonBody(reauth): JsonBody<Reauthenticate>,
-) -> Result<(StatusCode, Json<Value>), Error> {
+) -> Result<(StatusCode, Json<Requested>), Error> {
     api.credentials
         .by_id(caller.user_id, reauth.password, client)
         .await?;
-    let body = api.deletions.request(caller.user_id).await?;
+    let deletion = api.deletions.request(caller.user_id).await?;
+    let body = Requested {
+        deletion_id: deletion.id,
+        status: deletion.status,
+        expires_at: deletion.expires_at,
+    };
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
@@ -37,21 +68,30 @@ pub(super) async fn confirm_deletion(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
     JsonBody(confirm): JsonBody<Confirm>,
-) -> Result<(StatusCode, Json<Value>), Error> {
-    let body = api
-        .deletions
-        .confirm(caller.user_id, &confirm.deletion_id, &confirm.code)
+) -> Result<(StatusCode, Json<Confirmed>), Error> {
+    let id = deletion_id(&confirm.deletion_id)?;
+    api.deletions
+        .confirm(caller.user_id, id, &confirm.code)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(body)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Confirmed {
+            status: "confirmed",
+        }),
+    ))
 }
 
 pub(super) async fn deletion_status(
     State(api): State<AccountApi>,
     Caller(caller): Caller,
-    Path(deletion_id): Path<String>,
-) -> Result<Json<Value>, Error> {
-    api.deletions
-        .status(caller.user_id, &deletion_id)
-        .await
-        .map(Json)
+    Path(text): Path<String>,
+) -> Result<Json<Status>, Error> {
+    let deletion = api
+        .deletions
+        .status(caller.user_id, deletion_id(&text)?)
+        .await?;
+    Ok(Json(Status {
+        deletion_id: deletion.id,
+        status: deletion.status,
+    }))
 }

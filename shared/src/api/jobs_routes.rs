@@ -2,11 +2,12 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::JobsApi;
 use super::extract::{Caller, JsonBody};
-use crate::domain::IdempotencyKey;
+use crate::domain::{IdempotencyKey, JobId};
 use crate::error::Error;
 use crate::jobs::SubmitJob;
 
@@ -43,14 +44,25 @@ pub(super) async fn get(
     Caller(caller): Caller,
     Path(job_id): Path<String>,
 ) -> Result<Json<Value>, Error> {
-    api.jobs.get(caller.user_id, &job_id).await.map(Json)
+    // An id that is not one of ours names nothing: 404, as an unknown one does.
+    let id: JobId = job_id.parse().map_err(|_| Error::NotFound)?;
+    let job = api.jobs.get(caller.user_id, id).await?;
+    Ok(Json(super::job_json(&job)))
+}
+
+/// One page of `GET /jobs`.
+#[derive(Serialize)]
+pub(super) struct JobPageBody {
+    items: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 pub(super) async fn list(
     State(api): State<JobsApi>,
     Caller(caller): Caller,
     RawQuery(query): RawQuery,
-) -> Result<Json<crate::jobs::JobPage>, Error> {
+) -> Result<Json<JobPageBody>, Error> {
     // Both parameters are plain ASCII (digits; base64url), so no percent-decoding
     // is needed: anything else fails to parse and is a 400.
     let param = |name: &str| {
@@ -67,15 +79,26 @@ pub(super) async fn list(
                 .map_err(|_| Error::invalid("limit must be a positive integer"))
         })
         .transpose()?;
-    api.jobs
+    let page = api
+        .jobs
         .list(caller.user_id, limit, param("cursor"))
-        .await
-        .map(Json)
+        .await?;
+    Ok(Json(JobPageBody {
+        items: page.jobs.iter().map(super::job_json).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 pub(super) async fn notifications(
     State(api): State<JobsApi>,
     Caller(caller): Caller,
 ) -> Result<Json<Value>, Error> {
-    api.notifications.list(caller.user_id).await.map(Json)
+    let items: Vec<Value> = api
+        .notifications
+        .list(caller.user_id)
+        .await?
+        .iter()
+        .map(super::notification_view::notification_json)
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
 }

@@ -6,8 +6,10 @@ mod account_routes;
 mod auth_routes;
 mod discovery_routes;
 mod extract;
+mod job_view;
 mod jobs_routes;
 mod middleware;
+mod notification_view;
 mod problem;
 mod session_routes;
 
@@ -22,6 +24,7 @@ pub use discovery_routes::Discovery;
 pub use extract::{
     Caller, Client, IfMatch, JsonBody, JsonValue, MAX_JSON_DEPTH, depth, parse_json,
 };
+pub(crate) use job_view::job_json;
 
 use crate::auth::{AuthService, Authenticator, CredentialCheck};
 use crate::jobs::JobService;

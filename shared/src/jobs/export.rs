@@ -54,7 +54,7 @@ impl JobHandler for Export {
             .iter()
             .filter(|j| j.id != job.id)
             .map(|j| {
-                let mut shown = super::service::job_json(j);
+                let mut shown = crate::api::job_json(j);
                 if j.kind == job.kind
                     && let Some(fields) = shown.as_object_mut()
                 {

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::JobRegistry;
 use crate::domain::{IdempotencyKey, Job, JobId, JobInput, JobKind, UserId};
@@ -19,11 +19,12 @@ pub struct SubmitJob {
     pub input: Value,
 }
 
-/// One page of `GET /jobs`.
-#[derive(Debug, Serialize)]
+/// One page of `GET /jobs`, newest first.
+#[derive(Clone, Debug)]
 pub struct JobPage {
-    pub items: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The jobs of this page.
+    pub jobs: Vec<Job>,
+    /// The opaque cursor of the next page; `None` on the last.
     pub next_cursor: Option<String>,
 }
 
@@ -142,10 +143,9 @@ impl JobService {
         })
     }
 
-    pub async fn get(&self, user: UserId, id: &str) -> Result<Value, Error> {
-        let id: JobId = id.parse().map_err(|_| Error::NotFound)?;
-        let job = self.jobs.get(user, id).await?.ok_or(Error::NotFound)?;
-        Ok(job_json(&job))
+    /// The caller's job; another user's is not found.
+    pub async fn get(&self, user: UserId, id: JobId) -> Result<Job, Error> {
+        self.jobs.get(user, id).await?.ok_or(Error::NotFound)
     }
 
     pub async fn list(
@@ -169,10 +169,7 @@ impl JobService {
         } else {
             None
         };
-        Ok(JobPage {
-            items: jobs.iter().map(job_json).collect(),
-            next_cursor,
-        })
+        Ok(JobPage { jobs, next_cursor })
     }
 }
 
@@ -188,24 +185,6 @@ fn decode_cursor(cursor: &str) -> Result<JobId, Error> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| Error::invalid("cursor is not one this API returned"))
-}
-
-/// A job as the API shows it.
-pub(crate) fn job_json(job: &Job) -> Value {
-    let mut body = Map::new();
-    body.insert("job_id".into(), json!(job.id));
-    body.insert("kind".into(), json!(job.kind));
-    body.insert("status".into(), json!(job.status));
-    if let Some(result) = &job.result {
-        body.insert("result".into(), result.clone());
-    }
-    if let Some(error) = &job.error {
-        body.insert("error".into(), json!(error));
-    }
-    body.insert("attempts".into(), json!(job.attempts));
-    body.insert("created_at".into(), json!(job.created_at));
-    body.insert("updated_at".into(), json!(job.updated_at));
-    Value::Object(body)
 }
 
 #[cfg(test)]

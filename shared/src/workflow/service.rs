@@ -1,8 +1,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
 use crate::domain::{
     Deletion, DeletionId, DeletionStatus, Event, EventDetail, MAX_WRONG_CODES, UserId,
 };
@@ -41,7 +39,7 @@ impl DeletionService {
     /// The caller has already re-authenticated. The code is published here, once,
     /// as the `account.deletion_requested` event (standing in for an e-mail): it
     /// never enters a store, a workflow input or a log.
-    pub async fn request(&self, user: UserId) -> Result<Value, Error> {
+    pub async fn request(&self, user: UserId) -> Result<Deletion, Error> {
         let now = self.clock.now();
         let (deletion, code) = Deletion::request(user, now, self.window);
         match self.deletions.create(&deletion, now).await {
@@ -80,17 +78,14 @@ impl DeletionService {
             return Err(e.into());
         }
         tracing::info!(deletion_id = %deletion.id, "account deletion requested");
-        Ok(json!({
-            "deletion_id": deletion.id,
-            "status": deletion.status,
-            "expires_at": deletion.expires_at,
-        }))
+        Ok(deletion)
     }
 
-    pub async fn confirm(&self, user: UserId, id: &str, code: &str) -> Result<Value, Error> {
-        let id: DeletionId = id.parse().map_err(|_| Error::NotFound)?;
+    /// Confirms with the code; `Ok` means the deletion is under way (a repeat of a
+    /// confirmation that went through is `Ok` too).
+    pub async fn confirm(&self, user: UserId, id: DeletionId, code: &str) -> Result<(), Error> {
         let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
-        let confirmed = Ok(json!({"status": "confirmed"}));
+        let confirmed = Ok(());
         match deletion.status {
             DeletionStatus::Completed | DeletionStatus::Expired => return Err(closed()),
             // A retried confirmation: same answer, nothing new happens.
@@ -167,10 +162,9 @@ impl DeletionService {
         }
     }
 
-    pub async fn status(&self, user: UserId, id: &str) -> Result<Value, Error> {
-        let id: DeletionId = id.parse().map_err(|_| Error::NotFound)?;
-        let deletion = self.deletions.get(user, id).await?.ok_or(Error::NotFound)?;
-        Ok(json!({"deletion_id": deletion.id, "status": deletion.status}))
+    /// The caller's deletion request.
+    pub async fn status(&self, user: UserId, id: DeletionId) -> Result<Deletion, Error> {
+        self.deletions.get(user, id).await?.ok_or(Error::NotFound)
     }
 }
 
