@@ -8,13 +8,18 @@ pub mod app;
 pub mod auth;
 pub mod batch;
 pub mod config;
+#[deny(missing_docs)]
 pub mod domain;
+#[deny(missing_docs)]
 pub mod error;
 pub mod hosts;
 pub mod idempotency;
+#[deny(missing_docs)]
 pub mod jobs;
 pub mod notifications;
+#[deny(missing_docs)]
 pub mod ports;
+#[deny(missing_docs)]
 pub mod sessions;
 pub mod telemetry;
 pub mod workflow;

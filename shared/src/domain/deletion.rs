@@ -11,13 +11,18 @@ use super::{DeletionId, Timestamp, UserId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeletionStatus {
+    /// Requested; the code is out, waiting for confirmation.
     AwaitingConfirmation,
+    /// Confirmed; the workflow is erasing the account.
     InProgress,
+    /// The account is gone.
     Completed,
+    /// Not confirmed in time, or ended by wrong codes: nothing was deleted.
     Expired,
 }
 
 impl DeletionStatus {
+    /// The status as the API and the stores write it.
     pub fn as_str(self) -> &'static str {
         match self {
             DeletionStatus::AwaitingConfirmation => "awaiting_confirmation",
@@ -52,6 +57,7 @@ impl FromStr for DeletionStatus {
 pub struct ConfirmationCode(String);
 
 impl ConfirmationCode {
+    /// Six random digits.
     pub fn generate() -> Self {
         Self(format!("{:06}", OsRng.next_u32() % 1_000_000))
     }
@@ -76,6 +82,7 @@ impl std::fmt::Debug for ConfirmationCode {
 pub struct CodeHash(String);
 
 impl CodeHash {
+    /// The hash of `code` for `deletion` (the id salts it, so equal codes of two requests differ).
     pub fn of(deletion: DeletionId, code: &str) -> Self {
         let mut hash = Sha256::new();
         hash.update(b"skiff deletion code\0");
@@ -91,6 +98,7 @@ impl CodeHash {
         Self(hash)
     }
 
+    /// The hash as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -111,13 +119,19 @@ pub const MAX_WRONG_CODES: u32 = 5;
 /// One deletion request: the workflow's state as the API reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deletion {
+    /// Also the workflow execution's name.
     pub id: DeletionId,
+    /// The account to erase.
     pub user_id: UserId,
+    /// Where the request is.
     pub status: DeletionStatus,
+    /// The code's hash: the code itself is only ever in the event.
     pub code_hash: CodeHash,
     /// Wrong codes presented so far.
     pub wrong_codes: u32,
+    /// When it was requested.
     pub created_at: Timestamp,
+    /// When an unconfirmed request lapses.
     pub expires_at: Timestamp,
     /// The Step Functions task token of the confirmation step (AWS only): the
     /// confirm endpoint completes it.

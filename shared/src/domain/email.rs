@@ -8,22 +8,30 @@ use std::fmt;
 pub struct Email(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why an email was refused.
 pub enum EmailError {
     #[error("email must not be empty")]
+    /// Nothing but spaces.
     Empty,
     #[error("email must be at most 254 characters")]
+    /// Over [`Email::MAX_LEN`].
     TooLong,
     #[error("email must contain exactly one '@' with text on both sides")]
+    /// Not one `@` between a local part and a domain.
     BadAt,
     #[error("email domain must contain a dot between non-empty labels")]
+    /// A domain without a dot, or with an empty label.
     BadDomain,
     #[error("email must not contain whitespace or control characters")]
+    /// Spaces, control characters or quotes.
     BadCharacter,
 }
 
 impl Email {
+    /// The longest address accepted (RFC 5321's path limit).
     pub const MAX_LEN: usize = 254;
 
+    /// Trims and lower-cases, then checks the shape.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let email = raw.trim().to_lowercase();
         if email.is_empty() {
@@ -48,6 +56,7 @@ impl Email {
         Ok(Self(email))
     }
 
+    /// The normalised address.
     pub fn as_str(&self) -> &str {
         &self.0
     }

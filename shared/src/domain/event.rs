@@ -7,6 +7,7 @@ use super::{DeletionId, JobId, NotificationId, Timestamp, UserId};
 /// `{"type": "job.succeeded", "user_id": ..., "occurred_at": ..., "job_id": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// Whose event it is: the notification goes to them.
     pub user_id: UserId,
     /// Unix milliseconds. Set from the record the event is about (a job's finish
     /// time, a deletion's creation), so a re-published event is the same event.
@@ -15,6 +16,7 @@ pub struct Event {
     #[serde(deserialize_with = "millis_or_rfc3339")]
     pub occurred_at: i64,
     #[serde(flatten)]
+    /// What happened.
     pub detail: EventDetail,
 }
 
@@ -40,20 +42,38 @@ fn millis_or_rfc3339<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 #[non_exhaustive]
+/// What happened, by kind: the `type` field on the wire.
 pub enum EventDetail {
     #[serde(rename = "job.succeeded")]
-    JobSucceeded { job_id: JobId },
+    /// A job finished with a result.
+    JobSucceeded {
+        /// The job.
+        job_id: JobId,
+    },
     #[serde(rename = "job.failed")]
-    JobFailed { job_id: JobId, error: String },
+    /// A job failed for good.
+    JobFailed {
+        /// The job.
+        job_id: JobId,
+        /// Why, as the job record says.
+        error: String,
+    },
     /// The code stands in for an e-mail to the account's owner.
     #[serde(rename = "account.deletion_requested")]
     AccountDeletionRequested {
+        /// The request.
         deletion_id: DeletionId,
+        /// The confirmation code, for the owner's eyes only.
         code: String,
+        /// Unix milliseconds when the request lapses.
         expires_at: i64,
     },
     #[serde(rename = "account.deleted")]
-    AccountDeleted { deletion_id: DeletionId },
+    /// The workflow erased the account.
+    AccountDeleted {
+        /// The request that did it.
+        deletion_id: DeletionId,
+    },
     /// An app's own event (`order.placed`), as its subscribers write it into
     /// notifications.
     #[serde(untagged)]
@@ -120,6 +140,7 @@ impl<'de> Deserialize<'de> for AppEventKind {
 }
 
 impl EventDetail {
+    /// The kind, as the `type` field says it.
     pub fn kind(&self) -> &str {
         match self {
             EventDetail::App(event) => event.kind.as_str(),
@@ -144,6 +165,7 @@ impl EventDetail {
 }
 
 impl Event {
+    /// The event, timed by the record it is about.
     pub fn new(user_id: UserId, occurred_at: Timestamp, detail: EventDetail) -> Self {
         Self {
             user_id,
@@ -152,10 +174,12 @@ impl Event {
         }
     }
 
+    /// When it happened.
     pub fn occurred_at(&self) -> Timestamp {
         Timestamp::from_unix_millis(self.occurred_at)
     }
 
+    /// The id of the notification it becomes: the same for the same event.
     pub fn notification_id(&self) -> NotificationId {
         NotificationId::for_event(self.detail.kind(), &self.detail.subject())
     }
@@ -164,11 +188,14 @@ impl Event {
 /// A notification as the owner reads it: the event, under a stable id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
+    /// Derived from the event's kind and subject.
     pub id: NotificationId,
+    /// The event, as published.
     pub event: Event,
 }
 
 impl Notification {
+    /// The notification of `event`.
     pub fn from_event(event: Event) -> Self {
         Self {
             id: event.notification_id(),

@@ -24,6 +24,7 @@ impl<'de> Deserialize<'de> for JobKind {
 pub struct JobKindError;
 
 impl JobKind {
+    /// Parses a name; see the type's rules.
     pub fn parse(name: &str) -> Result<Self, JobKindError> {
         let ok = (1..=64).contains(&name.len())
             && name
@@ -36,6 +37,7 @@ impl JobKind {
         }
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -61,11 +63,15 @@ pub struct JobInput(Value);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("the job input is {0} bytes; the limit is 16 KiB")]
+/// A job input over [`JobInput::MAX_BYTES`]; holds the size it had.
 pub struct JobInputTooLarge(pub usize);
 
 impl JobInput {
+    /// The largest serialised input accepted: a job input travels in queue messages
+    /// and store items, both of which have small limits.
     pub const MAX_BYTES: usize = 16 * 1024;
 
+    /// Checks the size.
     pub fn parse(value: Value) -> Result<Self, JobInputTooLarge> {
         let size = value.to_string().len();
         if size > Self::MAX_BYTES {
@@ -74,6 +80,7 @@ impl JobInput {
         Ok(Self(value))
     }
 
+    /// The JSON value.
     pub fn as_value(&self) -> &Value {
         &self.0
     }
@@ -84,13 +91,18 @@ impl JobInput {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
+    /// Accepted and waiting in the queue.
     Queued,
+    /// An attempt is under way (or died; the message comes back).
     Running,
+    /// Finished with a result.
     Succeeded,
+    /// Finished with an error, after a permanent failure or its last attempt.
     Failed,
 }
 
 impl JobStatus {
+    /// The status as the API and the stores write it.
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Queued => "queued",
@@ -100,6 +112,7 @@ impl JobStatus {
         }
     }
 
+    /// Whether the job can no longer change.
     pub fn is_finished(self) -> bool {
         matches!(self, JobStatus::Succeeded | JobStatus::Failed)
     }
@@ -127,15 +140,25 @@ impl FromStr for JobStatus {
 /// `(status, attempts)` still equal the ones it was computed from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
+    /// Time-ordered, so a user's jobs list newest first by id.
     pub id: JobId,
+    /// The owner: only they can read it.
     pub user_id: UserId,
+    /// Which handler runs it.
     pub kind: JobKind,
+    /// What the client submitted.
     pub input: JobInput,
+    /// Where it is in its life.
     pub status: JobStatus,
+    /// The handler's result, once succeeded.
     pub result: Option<Value>,
+    /// Why it failed, once failed; safe to show its owner.
     pub error: Option<String>,
+    /// Attempts started so far.
     pub attempts: u32,
+    /// When it was accepted.
     pub created_at: Timestamp,
+    /// When its status last changed.
     pub updated_at: Timestamp,
 }
 
@@ -146,6 +169,7 @@ pub struct Job {
 pub struct AlreadyFinished(pub JobId, pub &'static str);
 
 impl Job {
+    /// A new job, waiting to be queued.
     pub fn queued(user_id: UserId, kind: JobKind, input: JobInput, now: Timestamp) -> Self {
         Self {
             id: JobId::new_time_ordered(),
@@ -172,6 +196,7 @@ impl Job {
         })
     }
 
+    /// The job finished with `result`.
     pub fn succeed(&self, result: Value, now: Timestamp) -> Result<Job, AlreadyFinished> {
         self.unfinished()?;
         Ok(Job {
@@ -183,6 +208,7 @@ impl Job {
         })
     }
 
+    /// The job failed for good with `error`.
     pub fn fail(&self, error: String, now: Timestamp) -> Result<Job, AlreadyFinished> {
         self.unfinished()?;
         Ok(Job {
@@ -211,6 +237,7 @@ pub struct IdempotencyKey(String);
 pub struct IdempotencyKeyError;
 
 impl IdempotencyKey {
+    /// Parses a key: 1 to 255 visible ASCII characters.
     pub fn parse(value: &str) -> Result<Self, IdempotencyKeyError> {
         if (1..=255).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(value.to_owned()))
@@ -219,6 +246,7 @@ impl IdempotencyKey {
         }
     }
 
+    /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

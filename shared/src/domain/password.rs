@@ -8,17 +8,23 @@ use std::fmt;
 pub struct Password(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a password was refused.
 pub enum PasswordError {
     #[error("password must be at least 12 characters")]
+    /// Under [`Password::MIN_CHARS`].
     TooShort,
     #[error("password must be at most 256 characters")]
+    /// Over [`Password::MAX_CHARS`]: a bound on the hashing work one request can ask for.
     TooLong,
 }
 
 impl Password {
+    /// The fewest characters accepted.
     pub const MIN_CHARS: usize = 12;
+    /// The most characters accepted.
     pub const MAX_CHARS: usize = 256;
 
+    /// Checks the length in characters.
     pub fn parse(raw: String) -> Result<Self, PasswordError> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
@@ -30,6 +36,7 @@ impl Password {
         }
     }
 
+    /// The password, for the hasher only: never log or store it.
     pub fn expose(&self) -> &str {
         &self.0
     }

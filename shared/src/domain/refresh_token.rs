@@ -19,6 +19,7 @@ impl RefreshToken {
     const BYTES: usize = 32;
     const ENCODED_LEN: usize = 43;
 
+    /// A new random token (256 bits).
     pub fn generate() -> Self {
         let mut bytes = [0u8; Self::BYTES];
         OsRng.fill_bytes(&mut bytes);
@@ -32,10 +33,12 @@ impl RefreshToken {
             .then(|| Self(raw.to_owned()))
     }
 
+    /// The token, for the response only: stores keep its hash.
     pub fn expose(&self) -> &str {
         &self.0
     }
 
+    /// What the stores keep and look it up by.
     pub fn hash(&self) -> RefreshTokenHash {
         let digest = Sha256::digest(self.0.as_bytes());
         RefreshTokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
@@ -54,6 +57,7 @@ impl RefreshTokenHash {
         Self(hex)
     }
 
+    /// The hash as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -8,7 +8,9 @@ use super::{SessionId, Timestamp, UserId};
 /// How long a session lives: it slides with every write (or refresh) up to an absolute cap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
+    /// A session expires this long after its last write or refresh.
     pub idle_timeout: Duration,
+    /// ...and never later than this after its login.
     pub absolute_lifetime: Duration,
 }
 
@@ -17,16 +19,20 @@ pub struct SessionPolicy {
 pub struct Version(u64);
 
 impl Version {
+    /// A new session's version.
     pub const INITIAL: Version = Version(1);
 
+    /// The version numbered `value`.
     pub const fn new(value: u64) -> Self {
         Self(value)
     }
 
+    /// The number.
     pub const fn get(self) -> u64 {
         self.0
     }
 
+    /// The version after this one.
     pub const fn next(self) -> Self {
         Self(self.0.saturating_add(1))
     }
@@ -48,20 +54,31 @@ impl fmt::Display for Version {
 pub struct SessionData(Map<String, Value>);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why session data was refused.
 pub enum SessionDataError {
     #[error("session data must be a JSON object")]
+    /// Session data is always a JSON object.
     NotAnObject,
     #[error("session data is {size} bytes serialised; the limit is {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
+    /// Over [`SessionData::MAX_SERIALIZED_BYTES`].
+    TooLarge {
+        /// The serialised size.
+        size: usize,
+        /// [`SessionData::MAX_SERIALIZED_BYTES`].
+        limit: usize,
+    },
 }
 
 impl SessionData {
+    /// The largest serialised data accepted: what every store holds in one item.
     pub const MAX_SERIALIZED_BYTES: usize = 64 * 1024;
 
+    /// No fields.
     pub fn empty() -> Self {
         Self(Map::new())
     }
 
+    /// Checks that the value is an object within the size limit.
     pub fn parse(value: Value) -> Result<Self, SessionDataError> {
         let Value::Object(map) = value else {
             return Err(SessionDataError::NotAnObject);
@@ -88,10 +105,12 @@ impl SessionData {
         Self::parse(merged)
     }
 
+    /// The fields.
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }
 
+    /// The data as compact JSON text.
     pub fn to_json_string(&self) -> String {
         Value::Object(self.0.clone()).to_string()
     }
@@ -100,17 +119,24 @@ impl SessionData {
 /// One login's session record as the stores keep it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {
+    /// The `sid` claim of every token of this login.
     pub id: SessionId,
+    /// The owner.
     pub user_id: UserId,
+    /// The application's state.
     pub data: SessionData,
+    /// Moves by one with every write; the ETag.
     pub version: Version,
+    /// When the login happened.
     pub created_at: Timestamp,
     /// Last write or refresh: the start of the idle window.
     pub last_extended_at: Timestamp,
+    /// Logged out, or ended by a refresh token's reuse or the account's deletion.
     pub revoked: bool,
 }
 
 impl Session {
+    /// The session of a login at `now`, empty and at the initial version.
     pub fn start(id: SessionId, user_id: UserId, now: Timestamp) -> Self {
         Self {
             id,

@@ -21,8 +21,11 @@ use super::Timestamp;
 /// key for `lock_for`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThrottleLimit {
+    /// Failures within the window that lock.
     pub max_failures: u32,
+    /// How long failures are counted.
     pub window: Duration,
+    /// How long a lock lasts.
     pub lock_for: Duration,
 }
 
@@ -42,6 +45,7 @@ pub struct LoginThrottlePolicy {
 }
 
 impl LoginThrottlePolicy {
+    /// The limit of one scope.
     pub fn limit(&self, scope: ThrottleScope) -> &ThrottleLimit {
         match scope {
             ThrottleScope::ClientAccount => &self.client_account,
@@ -54,8 +58,11 @@ impl LoginThrottlePolicy {
 /// What a counter counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ThrottleScope {
+    /// One account from one client address.
     ClientAccount,
+    /// One client address across accounts.
     Client,
+    /// One account across client addresses.
     Account,
 }
 
@@ -64,8 +71,10 @@ pub enum ThrottleScope {
 /// cannot tell: all unknown clients then share one counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum ClientAddress {
+    /// The address the platform reported.
     Ip(IpAddr),
     #[default]
+    /// The platform did not say: such requests share one client counter.
     Unknown,
 }
 
@@ -128,6 +137,7 @@ impl ThrottleKey {
         ]
     }
 
+    /// The key of one client address alone (registrations count against it).
     pub fn for_client(client: ClientAddress) -> ThrottleKey {
         Self::new(ThrottleScope::Client, &[&client.to_string()])
     }
@@ -151,6 +161,7 @@ impl ThrottleKey {
         }
     }
 
+    /// Which counter it is.
     pub fn scope(&self) -> ThrottleScope {
         self.scope
     }
@@ -167,7 +178,10 @@ pub enum Admission {
     /// A slot is reserved; the attempt must be settled.
     Admitted,
     /// Locked by failures; refused until `retry_after` has passed.
-    Locked { retry_after: Duration },
+    Locked {
+        /// How long the lock still holds.
+        retry_after: Duration,
+    },
     /// Every slot is held by attempts still in flight: not a failure, wait and ask again.
     Busy,
 }

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// The system clock, to the millisecond.
     pub fn now() -> Self {
         Self::from_unix_millis(
             i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
@@ -17,18 +18,22 @@ impl Timestamp {
         )
     }
 
+    /// The instant `millis` after the Unix epoch.
     pub const fn from_unix_millis(millis: i64) -> Self {
         Self(millis)
     }
 
+    /// Milliseconds since the Unix epoch.
     pub const fn unix_millis(self) -> i64 {
         self.0
     }
 
+    /// Whole seconds since the Unix epoch (DynamoDB's TTL unit).
     pub const fn unix_seconds(self) -> i64 {
         self.0.div_euclid(1000)
     }
 
+    /// `duration` later, saturating.
     pub fn saturating_add(self, duration: Duration) -> Self {
         let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         Self(self.0.saturating_add(millis))
@@ -39,6 +44,7 @@ impl Timestamp {
         Duration::from_millis(u64::try_from(later.0.saturating_sub(self.0)).unwrap_or(0))
     }
 
+    /// The RFC 3339 UTC form the API shows, without trailing zero digits.
     pub fn to_rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;
         OffsetDateTime::from_unix_timestamp_nanos(nanos)

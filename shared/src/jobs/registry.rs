@@ -81,6 +81,7 @@ pub struct JobRegistry {
 }
 
 impl JobRegistry {
+    /// No kinds at all.
     pub fn empty() -> Self {
         Self::default()
     }
@@ -104,10 +105,12 @@ impl JobRegistry {
         self
     }
 
+    /// The handler of `kind`, if the registry has it.
     pub fn get(&self, kind: &JobKind) -> Option<&Arc<dyn JobHandler>> {
         self.kinds.get(kind)
     }
 
+    /// The kind names, sorted (what an unknown-kind error lists).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.kinds.keys().map(JobKind::as_str).collect();
         names.sort_unstable();

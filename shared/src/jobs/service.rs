@@ -15,7 +15,9 @@ use crate::ports::{Clock, JobMessage, JobQueue, JobStore};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitJob {
+    /// The job kind's name.
     pub kind: String,
+    /// The kind's input, at most [`JobInput::MAX_BYTES`].
     pub input: Value,
 }
 
@@ -52,9 +54,12 @@ pub struct JobService {
 }
 
 impl JobService {
+    /// Jobs per page when the client does not say.
     pub const DEFAULT_PAGE: usize = 20;
+    /// The most jobs one page holds.
     pub const MAX_PAGE: usize = 100;
 
+    /// Jobs in `jobs`, queued on `queue`, of `registry`'s kinds.
     pub fn new(
         jobs: Arc<dyn JobStore>,
         queue: Arc<dyn JobQueue>,
@@ -148,6 +153,8 @@ impl JobService {
         self.jobs.get(user, id).await?.ok_or(Error::NotFound)
     }
 
+    /// The caller's jobs, newest first, `limit` (1 to [`MAX_PAGE`](Self::MAX_PAGE)) at a time
+    /// after the page `cursor` ended.
     pub async fn list(
         &self,
         user: UserId,

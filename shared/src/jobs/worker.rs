@@ -5,8 +5,10 @@ use crate::domain::{Event, EventDetail, Job, JobId, JobStatus};
 use crate::ports::{Clock, EventPublisher, JobMessage, StoreError};
 
 #[derive(Debug, thiserror::Error)]
+/// Why a job message goes back to the queue.
 pub enum WorkerError {
     #[error(transparent)]
+    /// A store failed: the message is redelivered.
     Store(#[from] StoreError),
     /// Another delivery of the same message holds the job right now.
     #[error("job {0} is being run by another delivery")]
@@ -14,8 +16,11 @@ pub enum WorkerError {
     /// The attempt failed and the job has attempts left: redeliver.
     #[error("job {job_id} attempt {attempt} failed: {reason}")]
     AttemptFailed {
+        /// The job.
         job_id: JobId,
+        /// The attempt that failed.
         attempt: u32,
+        /// What the handler said.
         reason: String,
     },
 }
@@ -33,6 +38,8 @@ pub struct JobWorker {
 }
 
 impl JobWorker {
+    /// A worker running `registry`'s kinds with `context`, publishing outcomes to
+    /// `events`, giving each job `max_attempts` attempts.
     pub fn new(
         context: JobContext,
         registry: JobRegistry,

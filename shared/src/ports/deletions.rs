@@ -4,15 +4,18 @@ use super::StoreError;
 use crate::domain::{Deletion, DeletionId, DeletionStatus, Timestamp, UserId};
 
 #[derive(Debug, thiserror::Error)]
+/// Why a deletion request was not stored.
 pub enum CreateDeletionError {
     /// Another request of the same user still awaits its confirmation.
     #[error("another deletion request is awaiting confirmation")]
     AlreadyPending,
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
 #[async_trait]
+/// Account-deletion requests, per user.
 pub trait DeletionStore: Send + Sync {
     /// Stores a new request unless one of the same user is still pending at `now`
     /// (awaiting confirmation and not past its window): decided atomically, so two

@@ -7,6 +7,7 @@ use crate::domain::Timestamp;
 /// A claimed idempotency key: who holds it, with what payload, and what it answered.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdempotencyRecord {
+    /// The scoped key (`jobs:<user>:<Idempotency-Key>`)
     pub key: String,
     /// A hash of the request payload: the same key with another payload is refused.
     pub fingerprint: String,
@@ -31,7 +32,9 @@ pub enum Claim {
 /// single conditional write, so two requests with one key never both proceed.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
+    /// Takes the key for this request, or says who has it.
     async fn claim(&self, record: &IdempotencyRecord, now: Timestamp) -> Result<Claim, StoreError>;
+    /// Stores the answer to replay for the key.
     async fn complete(&self, key: &str, response: &Value) -> Result<(), StoreError>;
     /// Frees an in-flight claim whose work failed, so a retry can proceed.
     async fn release(&self, key: &str) -> Result<(), StoreError>;

@@ -4,7 +4,9 @@ use super::StoreError;
 use crate::domain::{Job, JobId, UserId};
 
 #[async_trait]
+/// Jobs, per user.
 pub trait JobStore: Send + Sync {
+    /// Stores a new job.
     async fn create(&self, job: &Job) -> Result<(), StoreError>;
     /// The job if it belongs to `user`: another user's job is simply not found.
     async fn get(&self, user: UserId, id: JobId) -> Result<Option<Job>, StoreError>;
@@ -19,5 +21,6 @@ pub trait JobStore: Send + Sync {
     /// of two workers holding the same job, exactly one transition wins. Returns
     /// whether this one did.
     async fn transition(&self, current: &Job, next: &Job) -> Result<bool, StoreError>;
+    /// Erases every job of `user`. Idempotent.
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError>;
 }

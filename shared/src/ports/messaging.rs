@@ -11,29 +11,37 @@ use crate::domain::{Deletion, Event, JobId, UserId};
 /// What the job queue carries: enough to find the job, nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMessage {
+    /// The job to run.
     pub job_id: JobId,
+    /// Its owner (the job is read as theirs).
     pub user_id: UserId,
 }
 
 #[async_trait]
+/// Where submitted jobs wait for the worker (SQS, a Storage Queue, the local queue).
 pub trait JobQueue: Send + Sync {
+    /// Queues one job.
     async fn enqueue(&self, message: &JobMessage) -> Result<(), StoreError>;
 }
 
 #[async_trait]
+/// Where events go to their subscribers (SNS, a queue).
 pub trait EventPublisher: Send + Sync {
+    /// Publishes one event.
     async fn publish(&self, event: &Event) -> Result<(), StoreError>;
 }
 
 /// The outcome of letting a confirmed deletion proceed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Proceed {
+    /// The workflow moved on to the erasing steps.
     Started,
     /// The workflow already gave up waiting (its confirmation window closed).
     TooLate,
 }
 
 #[async_trait]
+/// The account-deletion workflow (Step Functions, or chained queue steps).
 pub trait DeletionWorkflow: Send + Sync {
     /// Starts the workflow for a new request (the request already published its
     /// code); its first step waits for the confirmation.

@@ -18,6 +18,7 @@ mod refresh_tokens;
 mod sessions;
 mod store_error;
 mod stores;
+/// Login throttles: the port and the admit/settle rules over it.
 pub mod throttles;
 mod users;
 

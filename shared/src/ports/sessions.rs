@@ -6,21 +6,25 @@ use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version}
 /// The result of a conditional write.
 #[derive(Debug)]
 pub enum SessionWrite {
+    /// Written; the session as it now is.
     Written(Session),
     /// The stored version is not the expected one (or the session is revoked or gone).
     Conflict,
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a session was not created.
 pub enum CreateSessionError {
     /// The user does not exist or is being deleted: logins must not resurrect it.
     #[error("the account is gone or being deleted")]
     UserUnavailable,
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
 #[async_trait]
+/// Sessions: versioned, revocable, listed per user for the deletion workflow.
 pub trait SessionStore: Send + Sync {
     /// Creates the session only for a user that exists and is not being deleted.
     /// A store may check in the same atomic write (SQLite) or right after it
@@ -44,5 +48,6 @@ pub trait SessionStore: Send + Sync {
     /// Every session of the user, revoked or not. Strongly consistent: the
     /// deletion workflow relies on seeing every session created before it.
     async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError>;
+    /// Erases every session of `user`. Idempotent.
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError>;
 }

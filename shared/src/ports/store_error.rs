@@ -11,6 +11,7 @@ pub struct StoreError {
 }
 
 impl StoreError {
+    /// A failure with its cause (logged, never shown).
     pub fn new(context: &'static str, source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         Self {
             context,
@@ -18,6 +19,7 @@ impl StoreError {
         }
     }
 
+    /// A failure without an underlying error.
     pub fn message(context: &'static str) -> Self {
         Self {
             context,

@@ -9,14 +9,23 @@ use super::{
 /// these at init and hand it to `hosts::build_router`.
 #[derive(Clone)]
 pub struct Stores {
+    /// Accounts.
     pub users: Arc<dyn UserStore>,
+    /// Sessions and their data.
     pub sessions: Arc<dyn SessionStore>,
+    /// Refresh tokens.
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    /// Login throttle counters.
     pub throttles: Arc<dyn ThrottleStore>,
+    /// Jobs.
     pub jobs: Arc<dyn JobStore>,
+    /// Idempotency records.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Notifications.
     pub notifications: Arc<dyn NotificationStore>,
+    /// Account-deletion requests.
     pub deletions: Arc<dyn DeletionStore>,
+    /// Apps' own records.
     pub records: Arc<dyn RecordStore>,
 }
 
@@ -70,7 +79,10 @@ impl Stores {
 /// The asynchronous edges: where jobs, events and deletions are handed off.
 #[derive(Clone)]
 pub struct Messaging {
+    /// Where jobs are queued.
     pub jobs: Arc<dyn JobQueue>,
+    /// Where events are published.
     pub events: Arc<dyn EventPublisher>,
+    /// The account-deletion workflow.
     pub workflow: Arc<dyn DeletionWorkflow>,
 }

@@ -33,6 +33,7 @@ impl SessionService {
     /// pathological contention (then the caller gets a retryable 503).
     const MAX_WRITE_ATTEMPTS: usize = 32;
 
+    /// Sessions in `store`, timed by `clock`, living as `policy` says.
     pub fn new(store: Arc<dyn SessionStore>, clock: Arc<dyn Clock>, policy: SessionPolicy) -> Self {
         Self {
             store,
@@ -41,10 +42,12 @@ impl SessionService {
         }
     }
 
+    /// How long sessions live.
     pub fn policy(&self) -> &SessionPolicy {
         &self.policy
     }
 
+    /// `PUT /session/data`: the data becomes `body` (an object within the limits).
     pub async fn replace(
         &self,
         caller: Authenticated,
@@ -55,6 +58,7 @@ impl SessionService {
         self.write(caller, precondition, |_| Ok(data.clone())).await
     }
 
+    /// `PATCH /session/data`: an RFC 7396 merge patch of the data.
     pub async fn merge_patch(
         &self,
         caller: Authenticated,
@@ -70,6 +74,7 @@ impl SessionService {
         .await
     }
 
+    /// `DELETE /session/data`: the data becomes `{}`.
     pub async fn clear(
         &self,
         caller: Authenticated,
