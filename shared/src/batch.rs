@@ -32,7 +32,9 @@ use serde::de::DeserializeOwned;
 /// body, or why the body did not parse.
 #[derive(Debug)]
 pub struct Record<T> {
+    /// The message id the platform reports failures by.
     pub id: String,
+    /// The parsed body, or why it did not parse.
     pub body: Result<T, String>,
 }
 
@@ -49,11 +51,14 @@ impl<T: DeserializeOwned> Record<T> {
 /// What happened to a batch: the ids of failed records, in batch order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
+    /// Ids of the records that failed.
     pub failed: Vec<String>,
+    /// How many succeeded.
     pub succeeded: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
+/// Runs a batch's records with bounded concurrency, each on its own.
 pub struct BatchProcessor {
     concurrency: usize,
 }

@@ -9,9 +9,13 @@ use crate::domain::{LoginThrottlePolicy, SessionPolicy, ThrottleLimit};
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {name}={value:?} is invalid: {reason}")]
+/// A setting that is missing or bad; the message names it.
 pub struct ConfigError {
+    /// The variable.
     pub name: &'static str,
+    /// What it held.
     pub value: String,
+    /// What is wrong.
     pub reason: String,
 }
 
@@ -32,6 +36,7 @@ impl ConfigError {
 pub struct Env<F>(F);
 
 impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
     pub fn process() -> Self {
         Env(|name| std::env::var(name).ok())
     }
@@ -68,6 +73,7 @@ impl FixedEnv {
 }
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// Variables from `lookup` (tests, or another source).
     pub fn from_lookup(lookup: F) -> Self {
         Env(lookup)
     }
@@ -83,6 +89,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .ok_or_else(|| ConfigError::missing(name, "is required"))
     }
 
+    /// Parsed with `FromStr`, `default` when unset.
     pub fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
         T::Err: std::fmt::Display,
@@ -222,6 +229,7 @@ pub struct WorkSettings {
     pub deletion_window: Duration,
 }
 
+/// Jobs and deletion settings, the same on every host.
 pub fn work_settings<F: Fn(&str) -> Option<String>>(
     env: &Env<F>,
 ) -> Result<WorkSettings, ConfigError> {

@@ -32,14 +32,19 @@ use sha2::{Digest, Sha256};
 use crate::ports::{Claim, Clock, IdempotencyRecord, IdempotencyStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
+/// Why an idempotent run did not produce an answer.
 pub enum IdempotencyError<E> {
     #[error("the idempotency key was used with a different payload")]
+    /// The key was used with another payload.
     PayloadMismatch,
     #[error("a request with this idempotency key is still in progress")]
+    /// Another request holds the key.
     InProgress,
     #[error(transparent)]
+    /// The store failed.
     Store(StoreError),
     #[error(transparent)]
+    /// The work itself failed (the key is freed).
     Work(E),
 }
 
@@ -55,6 +60,7 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
+    /// Records in `store`, timed by `clock`.
     pub fn new(store: Arc<dyn IdempotencyStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
@@ -64,11 +70,14 @@ impl Idempotency {
         }
     }
 
+    /// How long an answer is replayed (default 24 h).
     pub fn expires_after(mut self, duration: Duration) -> Self {
         self.expires_after = duration;
         self
     }
 
+    /// How long an in-flight claim holds the key before another request may take
+    /// it over (the holder is presumed dead; default 60 s).
     pub fn lock_for(mut self, duration: Duration) -> Self {
         self.lock_for = duration;
         self

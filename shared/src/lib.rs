@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Skiff's platform-neutral core: domain types, ports, the auth and session flows,
 //! the HTTP contract as one axum Router, backend adapters and per-platform hosts.
 

@@ -16,6 +16,7 @@ pub struct Discovery {
 }
 
 impl Discovery {
+    /// The discovery document and JWKS of `issuer`, rendered once.
     pub fn new(issuer: &str, keys: &PublicKeys) -> Self {
         let issuer = issuer.trim_end_matches('/');
         Self {

@@ -35,31 +35,40 @@ use crate::workflow::DeletionService;
 /// What the auth routes need.
 #[derive(Clone)]
 pub struct AuthApi {
+    /// Register, login, refresh, logout.
     pub auth: AuthService,
+    /// For logout's caller.
     pub authenticator: Authenticator,
 }
 
 /// What the session routes need: no signing key, no password hasher.
 #[derive(Clone)]
 pub struct SessionApi {
+    /// Reads and writes of the caller's session.
     pub sessions: SessionService,
+    /// Checks bearer tokens.
     pub authenticator: Authenticator,
 }
 
 /// What the jobs and notifications routes need.
 #[derive(Clone)]
 pub struct JobsApi {
+    /// Submit, read and list.
     pub jobs: JobService,
+    /// The caller's notifications.
     pub notifications: NotificationService,
+    /// Checks bearer tokens.
     pub authenticator: Authenticator,
 }
 
 /// What the account-deletion routes need.
 #[derive(Clone)]
 pub struct AccountApi {
+    /// Request, confirm, status.
     pub deletions: DeletionService,
     /// Deleting an account asks for the password again.
     pub credentials: CredentialCheck,
+    /// Checks bearer tokens.
     pub authenticator: Authenticator,
 }
 
@@ -108,19 +117,25 @@ pub enum Part {
 
 /// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
 pub mod paths {
+    /// `GET /health`.
     pub const HEALTH: &[&str] = &["/health"];
+    /// The discovery document and the JWKS.
     pub const DISCOVERY: &[&str] = &[
         "/.well-known/openid-configuration",
         "/.well-known/jwks.json",
     ];
+    /// The auth routes.
     pub const AUTH: &[&str] = &[
         "/auth/register",
         "/auth/login",
         "/auth/refresh",
         "/auth/logout",
     ];
+    /// The session routes.
     pub const SESSIONS: &[&str] = &["/session", "/session/data"];
+    /// The jobs and notifications routes.
     pub const JOBS: &[&str] = &["/jobs", "/jobs/{job_id}", "/notifications"];
+    /// The account-deletion routes.
     pub const ACCOUNT: &[&str] = &[
         "/account",
         "/account/deletion/confirm",
@@ -178,6 +193,7 @@ impl Part {
 /// Host-level limits applied around the routes.
 #[derive(Clone, Copy, Debug)]
 pub struct HttpLimits {
+    /// Larger bodies are refused 413 (`SKIFF_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
 }
 

@@ -13,12 +13,19 @@ use crate::error::Error;
 /// The claims of a Skiff access token (RS256 JWT).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
+    /// Who issued it: `SKIFF_ISSUER`.
     pub iss: String,
+    /// Who it is for: `SKIFF_AUDIENCE`.
     pub aud: String,
+    /// The user.
     pub sub: UserId,
+    /// The session (login) it belongs to.
     pub sid: SessionId,
+    /// Issued at, Unix seconds.
     pub iat: i64,
+    /// Expires at, Unix seconds.
     pub exp: i64,
+    /// A unique id per token.
     pub jti: String,
 }
 
@@ -26,14 +33,19 @@ pub struct AccessClaims {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AccessTokenError {
     #[error("the token is not a well-formed JWT")]
+    /// Not a JWT.
     Malformed,
     #[error("the token names no key id or an unknown one")]
+    /// Signed by a key the JWKS does not have.
     UnknownKey,
     #[error("the token is expired")]
+    /// Past its `exp`.
     Expired,
     #[error("the token is invalid")]
+    /// A bad signature, issuer, audience or claim.
     Invalid,
     #[error("the token is not an access token (typ is not at+jwt)")]
+    /// Not typed `at+jwt`: an ID token or another JWT.
     NotAnAccessToken,
 }
 
@@ -58,6 +70,7 @@ pub struct TokenSigner {
 }
 
 impl TokenSigner {
+    /// Signs with `ring`'s newest key for `issuer` and `audience`.
     pub fn new(ring: &KeyRing, issuer: String, audience: String, lifetime: Duration) -> Self {
         let (kid, key) = ring.signing_key();
         Self {
@@ -69,10 +82,12 @@ impl TokenSigner {
         }
     }
 
+    /// How long a token lives.
     pub fn lifetime(&self) -> Duration {
         self.lifetime
     }
 
+    /// An access token for `user`'s `session`, issued `now`.
     pub fn sign(&self, user: UserId, session: SessionId, now: Timestamp) -> Result<String, Error> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
@@ -102,6 +117,7 @@ impl TokenVerifier {
     /// Allowed clock skew between the instances that sign and verify.
     const LEEWAY_SECONDS: u64 = 5;
 
+    /// Verifies against `keys`, for `issuer` and `audience`.
     pub fn new(keys: &PublicKeys, issuer: &str, audience: &str) -> Self {
         let keys = keys
             .decoding_keys()
@@ -119,6 +135,7 @@ impl TokenVerifier {
         }
     }
 
+    /// The claims of a valid token.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessTokenError::Malformed)?;
         // Checked before key lookup so an HS256 token "signed" with our public key never

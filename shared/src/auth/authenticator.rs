@@ -8,7 +8,9 @@ use crate::ports::{Clock, SessionStore};
 /// A caller proven by a valid access token whose session is still active.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
+    /// The `sub` claim.
     pub user_id: UserId,
+    /// The `sid` claim.
     pub session_id: SessionId,
     /// The session as read to check the token, so a handler does not read it again:
     /// a `GET /session` costs one backend read, not two. Writes stay conditional on
@@ -27,6 +29,7 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
+    /// Checks tokens with `verifier` and their sessions in `sessions`.
     pub fn new(
         verifier: TokenVerifier,
         sessions: Arc<dyn SessionStore>,

@@ -18,7 +18,9 @@ use crate::error::Error;
 /// How many hashes may run at once and how long a request may wait for one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashingLimits {
+    /// Hashes at once per process (each holds 19 MiB).
     pub concurrency: usize,
+    /// How long a request waits to start its hash before 503.
     pub queue_timeout: Duration,
 }
 
@@ -38,8 +40,10 @@ pub enum Verified {
     /// The password matched; `upgraded` holds a hash with today's parameters when
     /// the stored one was weaker.
     Yes {
+        /// A hash with today's parameters when the stored one was weaker.
         upgraded: Option<String>,
     },
+    /// The password did not match.
     No,
 }
 
@@ -52,6 +56,7 @@ pub struct BoundedHasher {
 }
 
 impl BoundedHasher {
+    /// `hasher` behind a semaphore of `limits.concurrency` permits.
     pub fn new(hasher: PasswordHasher, limits: HashingLimits) -> Self {
         Self {
             hasher,

@@ -19,6 +19,7 @@ pub struct CredentialCheck {
 }
 
 impl CredentialCheck {
+    /// Checks passwords of `users` with `hasher`, through `throttles`.
     pub fn new(
         users: Arc<dyn UserStore>,
         hasher: BoundedHasher,

@@ -11,20 +11,41 @@ use sha2::{Digest, Sha256};
 const MIN_RSA_BITS: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
+/// Why signing or verification keys were refused; names the key's position.
 pub enum KeyError {
     #[error("no signing key configured")]
+    /// No key at all.
     Empty,
     #[error("signing key {index} is not an RSA private key in PKCS#8 or PKCS#1 PEM")]
-    NotRsaPem { index: usize },
+    /// Not an RSA private key in PEM.
+    NotRsaPem {
+        /// Its position, from 0.
+        index: usize,
+    },
     #[error("key {index} has {bits} bits; at least {MIN_RSA_BITS} are required")]
-    TooSmall { index: usize, bits: usize },
+    /// Under 2048 bits.
+    TooSmall {
+        /// Its position, from 0.
+        index: usize,
+        /// Its size.
+        bits: usize,
+    },
     #[error("the JWKS is not valid JSON of the form {{\"keys\": [...]}}: {0}")]
+    /// The JWKS does not parse.
     JwksJson(JsonErrorAt),
     #[error("JWKS key {index} is not a usable RS256 signing key: {reason}")]
-    BadJwk { index: usize, reason: &'static str },
+    /// A JWKS entry that cannot verify RS256.
+    BadJwk {
+        /// Its position, from 0.
+        index: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
     #[error("could not generate or encode an RSA key: {0}")]
+    /// Key generation failed.
     Generate(String),
     #[error("the signing keys are not one PEM or {{\"keys\": [pem, ...]}}: {0}")]
+    /// The key list does not parse.
     KeyListJson(JsonErrorAt),
 }
 
@@ -73,17 +94,25 @@ struct KeyList {
 /// One public key in JWKS form (RFC 7517).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Jwk {
+    /// Always `RSA`.
     pub kty: String,
+    /// The key's RFC 7638 thumbprint.
     pub kid: String,
     #[serde(rename = "use")]
+    /// Always `sig`.
     pub use_: String,
+    /// Always `RS256`.
     pub alg: String,
+    /// The modulus, base64url.
     pub n: String,
+    /// The exponent, base64url.
     pub e: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+/// A JSON Web Key Set, as `/.well-known/jwks.json` serves it.
 pub struct Jwks {
+    /// Oldest first.
     pub keys: Vec<Jwk>,
 }
 
@@ -132,6 +161,7 @@ impl PublicKeys {
         self.keys.iter().map(|(jwk, key)| (jwk.kid.as_str(), key))
     }
 
+    /// The public keys as a JWKS.
     pub fn jwks(&self) -> Jwks {
         Jwks {
             keys: self.keys.iter().map(|(jwk, _)| jwk.clone()).collect(),
@@ -150,6 +180,7 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    /// Private keys, oldest first; the last signs.
     pub fn from_private_pems<S: AsRef<str>>(pems: &[S]) -> Result<Self, KeyError> {
         let mut public = Vec::with_capacity(pems.len());
         let mut private = Vec::with_capacity(pems.len());
@@ -189,6 +220,7 @@ impl KeyRing {
         (&self.signing_kid, &self.signing)
     }
 
+    /// The keys that verify, without the private parts.
     pub fn public_keys(&self) -> &PublicKeys {
         &self.public
     }

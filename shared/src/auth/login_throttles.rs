@@ -29,6 +29,7 @@ pub struct Reservation {
 }
 
 impl LoginThrottles {
+    /// Counters in `store` under `policy`; a busy counter is waited on for up to `busy_wait`.
     pub fn new(
         store: Arc<dyn ThrottleStore>,
         clock: Arc<dyn Clock>,

@@ -31,10 +31,14 @@ pub struct PasswordHasher {
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$hTKZhxUvW8Lzq+XEfwL6Pg$TdQoWwO8ZLFb4TBzZ6SoHMd5+B4CcLguhSlD8ZbUlB4";
 
 impl PasswordHasher {
+    /// Argon2id memory per hash, KiB (OWASP's minimum).
     pub const MEMORY_KIB: u32 = 19_456;
+    /// Argon2id passes.
     pub const ITERATIONS: u32 = 2;
+    /// Argon2id lanes.
     pub const PARALLELISM: u32 = 1;
 
+    /// The hasher, with its Argon2 working memory allocated once, not per hash.
     pub fn new() -> Result<Self, Error> {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
@@ -44,6 +48,7 @@ impl PasswordHasher {
         })
     }
 
+    /// A PHC string with a fresh salt.
     pub fn hash(&self, password: &Password) -> Result<String, Error> {
         self.hash_raw(password.expose().as_bytes())
     }

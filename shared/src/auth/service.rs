@@ -17,20 +17,30 @@ use crate::ports::{
 /// The knobs of the auth flows, parsed from the environment by `config`.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
+    /// The `iss` claim.
     pub issuer: String,
+    /// The `aud` claim.
     pub audience: String,
+    /// Access-token lifetime.
     pub access_token_ttl: Duration,
+    /// How long sessions live.
     pub session: SessionPolicy,
+    /// When failed logins lock.
     pub throttles: LoginThrottlePolicy,
+    /// How many hashes run at once.
     pub hashing: HashingLimits,
 }
 
 /// What a successful login or refresh hands the client.
 #[derive(Debug)]
 pub struct IssuedTokens {
+    /// The JWT.
     pub access_token: String,
+    /// Its lifetime.
     pub expires_in: Duration,
+    /// Spent by the next refresh.
     pub refresh_token: RefreshToken,
+    /// The login's session.
     pub session_id: SessionId,
 }
 
@@ -48,6 +58,7 @@ pub struct AuthService {
 }
 
 impl AuthService {
+    /// The auth flows over `stores`.
     pub fn new(
         stores: Stores,
         clock: Arc<dyn Clock>,
@@ -109,6 +120,7 @@ impl AuthService {
         }
     }
 
+    /// Checks the password through the throttles, then starts a session.
     pub async fn login(
         &self,
         email: &str,
@@ -194,6 +206,7 @@ impl AuthService {
         Err(Error::InvalidRefreshToken)
     }
 
+    /// Ends the caller's session.
     pub async fn logout(&self, caller: Authenticated) -> Result<(), Error> {
         self.sessions.revoke(caller.session_id).await?;
         tracing::info!(session_id = %caller.session_id, "logged out");

@@ -109,8 +109,10 @@ pub struct NotificationService {
 }
 
 impl NotificationService {
+    /// The most notifications one listing returns.
     pub const MAX_ITEMS: usize = 100;
 
+    /// Notifications in `store`.
     pub fn new(store: Arc<dyn NotificationStore>) -> Self {
         Self { store }
     }

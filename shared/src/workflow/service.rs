@@ -20,6 +20,8 @@ pub struct DeletionService {
 }
 
 impl DeletionService {
+    /// Requests in `deletions`, the workflow, the events topic (the code goes out
+    /// as an event) and a confirmation window of `window`.
     pub fn new(
         deletions: Arc<dyn DeletionStore>,
         workflow: Arc<dyn DeletionWorkflow>,

@@ -11,7 +11,9 @@ use crate::ports::{Clock, EventPublisher, StoreError, Stores};
 /// integrations (DynamoDB, SNS) with no code at all. The local engine runs both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepRunner {
+    /// Run by the workflow function (SQS with a task token).
     Code,
+    /// A Step Functions service integration, no code.
     Service,
 }
 
@@ -26,10 +28,13 @@ pub enum DeletionStep {
     /// Marks the account as being deleted (no login, no new session from here
     /// on), then revokes every session.
     RevokeSessions,
-    /// Deletes sessions, refresh tokens, jobs and notifications.
+    /// Deletes sessions, refresh tokens, jobs, notifications and app records.
     DeleteData,
+    /// Deletes the account record (the email is free again).
     DeleteUser,
+    /// Marks the request completed.
     MarkCompleted,
+    /// Publishes `account.deleted`.
     PublishDeleted,
     /// Reached instead when the confirmation window closes.
     MarkExpired,
@@ -60,6 +65,7 @@ impl DeletionStep {
         }
     }
 
+    /// Whether code or a service integration runs it.
     pub fn runner(self) -> StepRunner {
         match self {
             DeletionStep::AwaitConfirmation
@@ -88,8 +94,11 @@ impl DeletionStep {
 /// A step to run, as the workflow queue carries it (the ASL builds the same JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepMessage {
+    /// Which step.
     pub step: DeletionStep,
+    /// The request.
     pub deletion_id: DeletionId,
+    /// The account.
     pub user_id: UserId,
     /// Step Functions' task token, when Step Functions dispatched the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,14 +106,19 @@ pub struct StepMessage {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a step failed (it is retried by the workflow).
 pub enum StepError {
     #[error(transparent)]
+    /// A store failed.
     Store(#[from] StoreError),
     #[error("deletion {0} does not exist")]
+    /// The request does not exist.
     UnknownDeletion(DeletionId),
     #[error("deletion {0} was not confirmed: refusing to delete anything")]
+    /// A destructive step for a request that is not confirmed.
     NotConfirmed(DeletionId),
     #[error("deletion {0} has not expired yet")]
+    /// The expiry step before the window closed.
     NotExpired(DeletionId),
 }
 
@@ -118,6 +132,7 @@ pub struct DeletionSteps {
 }
 
 impl DeletionSteps {
+    /// Steps over `stores`, publishing to `events`.
     pub fn new(stores: Stores, events: Arc<dyn EventPublisher>, clock: Arc<dyn Clock>) -> Self {
         Self {
             stores,
@@ -142,6 +157,7 @@ impl DeletionSteps {
         }
     }
 
+    /// Runs one step; idempotent, so a redelivery is harmless.
     pub async fn run(&self, message: &StepMessage) -> Result<(), StepError> {
         let (user, id) = (message.user_id, message.deletion_id);
         let s = &self.stores;
