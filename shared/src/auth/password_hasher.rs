@@ -38,7 +38,7 @@ impl PasswordHasher {
     /// Argon2id lanes.
     pub const PARALLELISM: u32 = 1;
 
-    /// The hasher, with its Argon2 working memory allocated once, not per hash.
+    /// The hasher; its Argon2 working memory is reused from one hash to the next.
     pub fn new() -> Result<Self, Error> {
         let params = Params::new(Self::MEMORY_KIB, Self::ITERATIONS, Self::PARALLELISM, None)
             .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;

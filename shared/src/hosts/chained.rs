@@ -26,8 +26,11 @@ pub trait MessageSink: Send + Sync {
 /// Where jobs, events and deletion steps go.
 #[derive(Clone)]
 pub struct ChainedQueues {
+    /// Where jobs are sent.
     pub jobs: Arc<dyn MessageSink>,
+    /// Where events are sent.
     pub events: Arc<dyn MessageSink>,
+    /// Where deletion steps are sent.
     pub steps: Arc<dyn MessageSink>,
 }
 

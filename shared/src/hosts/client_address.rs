@@ -24,6 +24,7 @@ const FORWARDED_FOR: &str = "x-forwarded-for";
 pub struct TrustedProxies(Arc<[IpNet]>);
 
 impl TrustedProxies {
+    /// Addresses or CIDR ranges from the variable `name`.
     pub fn parse(name: &'static str, items: &[String]) -> Result<Self, ConfigError> {
         let nets = items
             .iter()

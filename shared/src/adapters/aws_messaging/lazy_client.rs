@@ -37,6 +37,7 @@ impl<C> LazyClient<C> {
         }
     }
 
+    /// The client, made on the first call.
     pub fn get(&self) -> &C {
         self.inner.client.get_or_init(|| (self.inner.make)())
     }

@@ -17,6 +17,7 @@ pub struct SfnDeletionWorkflow {
 }
 
 impl SfnDeletionWorkflow {
+    /// Starts executions of `state_machine_arn`.
     pub fn new(
         client: impl Into<LazyClient<aws_sdk_sfn::Client>>,
         state_machine_arn: impl Into<String>,
@@ -95,12 +96,14 @@ impl SfnTasks {
     /// The error name a failed code step reports; the state machine retries it.
     pub const STEP_FAILED: &'static str = "Skiff.StepFailed";
 
+    /// Reports task outcomes with `client`.
     pub fn new(client: impl Into<LazyClient<aws_sdk_sfn::Client>>) -> Self {
         Self {
             client: client.into(),
         }
     }
 
+    /// Reports a task's success.
     pub async fn succeed(&self, token: &str) -> Result<(), SdkError<SendTaskSuccessError>> {
         self.client
             .get()

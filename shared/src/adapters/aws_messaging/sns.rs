@@ -14,6 +14,7 @@ pub struct SnsEventPublisher {
 }
 
 impl SnsEventPublisher {
+    /// Publishes to `topic_arn`.
     pub fn new(
         client: impl Into<LazyClient<aws_sdk_sns::Client>>,
         topic_arn: impl Into<String>,

@@ -11,6 +11,7 @@ pub struct SqsJobQueue {
 }
 
 impl SqsJobQueue {
+    /// Sends to `queue_url`.
     pub fn new(
         client: impl Into<LazyClient<aws_sdk_sqs::Client>>,
         queue_url: impl Into<String>,

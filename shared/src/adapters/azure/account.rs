@@ -11,16 +11,22 @@ const DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why `AzureWebJobsStorage` was refused (the message never holds the key).
 pub enum ConnectionStringError {
     #[error("`{0}` is not a Key=Value pair")]
+    /// A part that is not `Name=value`.
     NotAPair(String),
     #[error("no AccountName, and no endpoints to find the account by")]
+    /// No account name.
     NoAccount,
     #[error("AccountKey is not base64")]
+    /// An account key that is not base64.
     BadKey,
     #[error("neither AccountKey nor SharedAccessSignature: requests could not be authorised")]
+    /// Neither an account key nor a SAS token.
     NoCredential,
     #[error("{0} is not an http(s) URL")]
+    /// An endpoint that is not an http(s) URL.
     BadEndpoint(&'static str),
     /// A key or SAS sent in the clear: only a loopback emulator may take plain HTTP.
     #[error("{0} is plain http:// on a host that is not loopback; use https://")]
@@ -49,11 +55,14 @@ impl std::fmt::Debug for Credential {
 /// A parsed connection string.
 #[derive(Clone, Debug)]
 pub struct StorageAccount {
+    /// The account name.
     pub name: String,
+    /// How requests are signed.
     pub credential: Credential,
     /// Without a trailing slash; path-style (Azurite) endpoints keep their
     /// `/devstoreaccount1` path.
     pub table_endpoint: String,
+    /// The Queue service's base URL.
     pub queue_endpoint: String,
 }
 

@@ -52,7 +52,9 @@ pub struct StorageClient {
 #[derive(Debug, thiserror::Error)]
 #[error("azure storage answered {status}: {code}")]
 pub struct ServiceError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// Storage's error code (`x-ms-error-code`).
     pub code: String,
 }
 
@@ -99,6 +101,7 @@ impl StorageClient {
         })
     }
 
+    /// The account it signs for.
     pub fn account(&self) -> &StorageAccount {
         &self.account
     }

@@ -20,9 +20,13 @@ pub const MAX_VISIBILITY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// A received message: what deleting or hiding it again needs, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueMessage {
+    /// The message id.
     pub id: String,
+    /// Needed to delete it, valid until it becomes visible again.
     pub pop_receipt: String,
+    /// Deliveries so far, this one included.
     pub dequeue_count: u32,
+    /// The body.
     pub text: String,
 }
 
@@ -65,6 +69,7 @@ fn seconds(duration: Duration) -> String {
 }
 
 impl StorageQueue {
+    /// The queue `name` of the account `client` reaches.
     pub fn new(client: StorageClient, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
@@ -72,6 +77,7 @@ impl StorageQueue {
         }
     }
 
+    /// The queue's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -203,6 +209,7 @@ impl StorageQueue {
         self.list(&query, "peek queue messages").await
     }
 
+    /// Deletes a message received from this queue (its work is done).
     pub async fn delete(&self, message: &QueueMessage) -> Result<(), StoreError> {
         let path = format!("/{}/messages/{}", self.name, message.id);
         let query = [("popreceipt", message.pop_receipt.clone())];

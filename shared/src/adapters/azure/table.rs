@@ -163,6 +163,7 @@ impl Table {
             .await
     }
 
+    /// The table `name` of the account `client` reaches.
     pub fn new(client: StorageClient, name: impl Into<Arc<str>>) -> Self {
         Self {
             client,
@@ -170,6 +171,7 @@ impl Table {
         }
     }
 
+    /// The table's name.
     pub fn name(&self) -> &str {
         &self.name
     }

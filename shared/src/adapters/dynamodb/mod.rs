@@ -66,10 +66,12 @@ impl DynamoStore {
         }
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
     }
 
+    /// The DynamoDB client.
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -115,6 +117,7 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
 
 /// Attribute names of the table's primary key.
 pub const PARTITION_KEY: &str = "pk";
+/// The sort key attribute.
 pub const SORT_KEY: &str = "sk";
 /// The attribute to enable DynamoDB TTL on.
 pub const TTL_ATTRIBUTE: &str = "ttl";

@@ -42,12 +42,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens (or creates) the database at `path` and migrates its schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn =
             Connection::open(path).map_err(|e| StoreError::new("open sqlite database", e))?;
         Self::init(conn)
     }
 
+    /// A database that lives as long as the value (tests).
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let conn =
             Connection::open_in_memory().map_err(|e| StoreError::new("open sqlite database", e))?;

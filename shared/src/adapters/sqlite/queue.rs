@@ -18,9 +18,13 @@ pub struct QueueSettings {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A message received from a local queue.
 pub struct ReceivedMessage {
+    /// Its row id.
     pub id: i64,
+    /// The body.
     pub body: String,
+    /// Receives so far, this one included.
     pub receive_count: u32,
 }
 
@@ -34,6 +38,7 @@ pub struct SqliteQueue {
 }
 
 impl SqliteQueue {
+    /// The queue `name` in `store`.
     pub fn new(store: SqliteStore, name: &'static str, settings: QueueSettings) -> Self {
         Self {
             store,
@@ -42,6 +47,7 @@ impl SqliteQueue {
         }
     }
 
+    /// The queue's name.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -111,6 +117,7 @@ impl SqliteQueue {
             .await
     }
 
+    /// Deletes a handled message.
     pub async fn delete(&self, id: i64) -> Result<(), StoreError> {
         self.store
             .call("delete queue message", move |conn| {

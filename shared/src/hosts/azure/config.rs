@@ -10,24 +10,35 @@ use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings
 /// letters, digits and hyphens (3–63 characters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageNames {
+    /// The table every store port uses (`SKIFF_TABLE`).
     pub table: String,
+    /// The worker's trigger queue (`SKIFF_JOBS_QUEUE`).
     pub jobs_queue: String,
+    /// The notifier's trigger queue (`SKIFF_EVENTS_QUEUE`).
     pub events_queue: String,
+    /// The deletion workflow's steps (`SKIFF_STEPS_QUEUE`).
     pub steps_queue: String,
 }
 
 #[derive(Clone)]
+/// The custom handler's settings (see docs/azure.md).
 pub struct AzureConfig {
+    /// `FUNCTIONS_CUSTOMHANDLER_PORT`, set by the Functions host.
     pub port: u16,
+    /// `AzureWebJobsStorage`.
     pub storage: StorageAccount,
+    /// Table and queue names.
     pub names: StorageNames,
     /// Create the table and queues at start (development and emulation; in
     /// production they come from infrastructure).
     pub create_storage: bool,
     /// The private signing keys: one PEM or `{"keys": [pem, …]}`.
     pub signing_keys: String,
+    /// Token, session and password settings.
     pub auth: AuthSettings,
+    /// `SKIFF_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// Jobs and deletion settings.
     pub work: WorkSettings,
 }
 
@@ -100,10 +111,12 @@ impl AzureConfig {
     /// HTTP triggers on Azure accept up to 100 MB; the contract needs far less.
     pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
+    /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
     }
 
+    /// From `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let port = env.required("FUNCTIONS_CUSTOMHANDLER_PORT")?;
         let port = port

@@ -38,21 +38,30 @@ use crate::ports::{StoreError, Stores};
 use sealed_messages::SealedSink;
 
 #[derive(Debug, thiserror::Error)]
+/// Why the Azure handler did not start or stopped.
 pub enum AzureError {
     #[error("configuration: {0}")]
+    /// A bad setting.
     Config(#[from] ConfigError),
     #[error("signing keys: {0}")]
+    /// Unusable signing keys.
     Keys(#[from] KeyError),
     #[error("storage: {0}")]
+    /// Storage refused to start.
     Store(#[from] StoreError),
     #[error(transparent)]
+    /// The app could not be built.
     App(#[from] crate::Error),
     #[error("cannot listen on {addr}: {source}")]
+    /// The port could not be bound.
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why.
         source: std::io::Error,
     },
     #[error("server error: {0}")]
+    /// The server failed.
     Serve(std::io::Error),
 }
 
@@ -65,13 +74,18 @@ impl MessageSink for StorageQueue {
 
 /// The storage the handler works on, from its settings.
 pub struct AzureStorage {
+    /// Every store port.
     pub table: Table,
+    /// The worker's queue.
     pub jobs: StorageQueue,
+    /// The notifier's queue.
     pub events: StorageQueue,
+    /// The deletion steps' queue.
     pub steps: StorageQueue,
 }
 
 impl AzureStorage {
+    /// The named storage of `client`'s account.
     pub fn new(client: &StorageClient, names: &StorageNames) -> Self {
         let queue = |name: &str| StorageQueue::new(client.clone(), name);
         Self {

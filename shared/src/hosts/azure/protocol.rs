@@ -8,20 +8,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Default, Deserialize)]
+/// What the Functions host posts to a queue-triggered function.
 pub struct InvocationRequest {
     #[serde(rename = "Data", default)]
+    /// The trigger's and input bindings' values.
     pub data: Map<String, Value>,
     #[serde(rename = "Metadata", default)]
+    /// The trigger's metadata (dequeue count, ids).
     pub metadata: Map<String, Value>,
 }
 
 #[derive(Debug, Default, Serialize, PartialEq)]
+/// What a function answers the host.
 pub struct InvocationResponse {
     #[serde(rename = "Outputs")]
+    /// Output bindings' values.
     pub outputs: Map<String, Value>,
     #[serde(rename = "Logs")]
+    /// Lines the host adds to its own logs.
     pub logs: Vec<String>,
     #[serde(rename = "ReturnValue")]
+    /// The function's return value.
     pub return_value: Value,
 }
 

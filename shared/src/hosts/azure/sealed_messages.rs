@@ -40,6 +40,7 @@ pub struct MessageSeal {
 }
 
 impl MessageSeal {
+    /// A seal keyed from `keys` (every instance of one app derives the same key).
     pub fn new(keys: &KeyRing) -> Self {
         Self {
             secrets: keys.derived_secrets(PURPOSE).into(),
@@ -54,6 +55,7 @@ impl MessageSeal {
         mac
     }
 
+    /// `body` with its seal.
     pub fn seal(&self, body: &str) -> String {
         let tag = self
             .secrets

@@ -33,13 +33,17 @@ use crate::workflow::StepMessage;
 /// Function names (the folders under `infra/azure/`) and binding names (their
 /// `function.json`); a test keeps the two in step.
 pub const WORKER: &str = "worker";
+/// The events queue's function.
 pub const NOTIFIER: &str = "notifier";
+/// The deletion steps' function.
 pub const WORKFLOW: &str = "workflow";
+/// Every queue-triggered function the handler serves.
 pub const FUNCTIONS: [&str; 3] = [WORKER, NOTIFIER, WORKFLOW];
 /// The queue trigger's binding: `Data.message`.
 pub const TRIGGER_BINDING: &str = "message";
 /// Output bindings: events (to the notifier's queue) and next deletion steps.
 pub const EVENTS_BINDING: &str = "events";
+/// The output binding of the next deletion steps.
 pub const STEPS_BINDING: &str = "steps";
 
 /// The output bindings each queue function writes (its `function.json` must

@@ -30,6 +30,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
+/// The AWS settings a function reads from Lambda's variables.
 pub struct AwsEnv {
     region: Region,
     credentials: Credentials,
@@ -49,10 +50,12 @@ impl fmt::Debug for AwsEnv {
 }
 
 impl AwsEnv {
+    /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
     }
 
+    /// From `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         const SET_BY_LAMBDA: &str = "is required (Lambda sets it in every execution environment)";
         let required = |name: &'static str| {

@@ -4,8 +4,11 @@ use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings
 /// A Lambda function's settings (see the per-function table in docs/aws.md).
 #[derive(Clone, Debug)]
 pub struct LambdaConfig {
+    /// `SKIFF_TABLE`.
     pub table: String,
+    /// Token, session and password settings.
     pub auth: AuthSettings,
+    /// `SKIFF_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// Secrets Manager secret with the private signing keys (login function).
     pub signing_keys_secret: Option<String>,
@@ -19,6 +22,7 @@ pub struct LambdaConfig {
     pub events_topic_arn: Option<String>,
     /// The deletion workflow (account function).
     pub deletion_state_machine_arn: Option<String>,
+    /// Jobs and deletion settings.
     pub work: WorkSettings,
 }
 
@@ -26,10 +30,12 @@ impl LambdaConfig {
     /// API Gateway HTTP APIs accept up to 10 MiB; the contract needs far less.
     pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
+    /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
     }
 
+    /// From `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         // On Lambda there is no bound address to fall back on: the issuer is the
         // API's public URL and must be configured.

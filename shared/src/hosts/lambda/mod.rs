@@ -62,6 +62,7 @@ pub enum Function {
 }
 
 impl Function {
+    /// Skiff's own functions.
     pub const ALL: [Function; 7] = [
         Function::Login,
         Function::Session,
@@ -126,16 +127,22 @@ impl Function {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a function's init failed.
 pub enum LambdaError {
     #[error(transparent)]
+    /// A bad setting.
     Config(#[from] crate::config::ConfigError),
     #[error("signing keys: {0}")]
+    /// Unusable signing keys.
     Keys(String),
     #[error("AWS: {0}")]
+    /// An AWS call at init failed.
     Aws(String),
     #[error(transparent)]
+    /// The app could not be built.
     App(#[from] crate::Error),
     #[error("{0:?} consumes a queue and serves no HTTP routes")]
+    /// A queue consumer asked for a Router.
     NotHttp(Function),
 }
 

@@ -11,14 +11,19 @@ use crate::hosts::client_address::TrustedProxies;
 /// The local server's settings (see the README's configuration table).
 #[derive(Clone, Debug)]
 pub struct LocalConfig {
+    /// `SKIFF_LISTEN`.
     pub listen: SocketAddr,
+    /// `SKIFF_DATA_DIR`.
     pub data_dir: PathBuf,
     /// PEM files, oldest first; the last one signs. Empty: a persisted dev key.
     pub signing_key_files: Vec<PathBuf>,
+    /// `SKIFF_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// Token, session and password settings.
     pub auth: AuthSettings,
     /// True when `SKIFF_ISSUER` is unset: the issuer becomes the bound URL.
     pub issuer_is_default: bool,
+    /// Jobs and deletion settings.
     pub work: WorkSettings,
     /// Redelivery of the local queues (jobs, events, deletion steps).
     pub queue: QueueSettings,
@@ -28,14 +33,19 @@ pub struct LocalConfig {
 }
 
 impl LocalConfig {
+    /// Where the server listens by default.
     pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8080";
+    /// Where its data goes by default.
     pub const DEFAULT_DATA_DIR: &'static str = ".skiff-data";
+    /// The request-body limit by default.
     pub const DEFAULT_MAX_BODY_BYTES: usize = crate::config::DEFAULT_MAX_BODY_BYTES;
 
+    /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from(&Env::process())
     }
 
+    /// From `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let listen: SocketAddr = env.parse_or(
             "SKIFF_LISTEN",

@@ -14,12 +14,16 @@ use crate::ports::StoreError;
 /// steps (the workflow engine).
 #[derive(Clone)]
 pub struct LocalQueues {
+    /// The jobs queue.
     pub jobs: SqliteQueue,
+    /// The events queue.
     pub events: SqliteQueue,
+    /// The deletion steps' queue.
     pub steps: SqliteQueue,
 }
 
 impl LocalQueues {
+    /// Jobs, events and the deletion workflow on these queues.
     pub fn chained(&self) -> ChainedQueues {
         ChainedQueues {
             jobs: Arc::new(self.jobs.clone()),

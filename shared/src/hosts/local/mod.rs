@@ -23,22 +23,51 @@ use crate::hosts::{
 use crate::ports::Stores;
 
 #[derive(Debug, thiserror::Error)]
+/// Why the local server did not start or stopped.
 pub enum LocalError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: String, source: io::Error },
+    /// The data directory could not be created.
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
     #[error("cannot open the database: {0}")]
+    /// The database could not be opened.
     Store(#[from] crate::ports::StoreError),
     #[error("cannot read signing key {path}: {source}")]
-    ReadKey { path: String, source: io::Error },
+    /// A signing key file could not be read.
+    ReadKey {
+        /// The file.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
     #[error("cannot write the development signing key {path}: {source}")]
-    WriteKey { path: String, source: io::Error },
+    /// The development key could not be written.
+    WriteKey {
+        /// The file.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
     #[error("signing keys: {0}")]
+    /// Unusable signing keys.
     Keys(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: io::Error },
+    /// The address could not be bound.
+    Bind {
+        /// `SKIFF_LISTEN`.
+        addr: String,
+        /// Why.
+        source: io::Error,
+    },
     #[error(transparent)]
+    /// The app could not be built.
     App(#[from] crate::Error),
     #[error("server error: {0}")]
+    /// The server failed.
     Serve(io::Error),
 }
 

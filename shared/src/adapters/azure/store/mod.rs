@@ -50,10 +50,12 @@ pub struct TableStore {
 }
 
 impl TableStore {
+    /// Every store port on `table`.
     pub fn new(table: Table) -> Self {
         Self { table }
     }
 
+    /// The table.
     pub fn table(&self) -> &Table {
         &self.table
     }
