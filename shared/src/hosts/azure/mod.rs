@@ -23,8 +23,8 @@ pub use outputs::BindingOutputs;
 pub use protocol::{InvocationRequest, InvocationResponse};
 pub use sealed_messages::MessageSeal;
 pub use triggers::{
-    EVENTS_BINDING, FUNCTIONS, NOTIFIER, STEPS_BINDING, TRIGGER_BINDING, WORKER, WORKFLOW,
-    outputs_of, queue_setting,
+    EVENTS_BINDING, FUNCTIONS, NOTIFIER, QueueFunctions, STEPS_BINDING, TRIGGER_BINDING, WORKER,
+    WORKFLOW, outputs_of, queue_setting, router as queue_functions_router,
 };
 
 use crate::adapters::azure::{StorageClient, StorageQueue, Table, TableStore};
@@ -184,6 +184,3 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
     tracing::info!("stopped");
     Ok(())
 }
-
-#[cfg(test)]
-mod fixture_tests;

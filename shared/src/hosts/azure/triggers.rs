@@ -71,11 +71,14 @@ pub fn queue_setting(function_or_binding: &str) -> Option<&'static str> {
 pub struct QueueFunctions {
     /// What jobs and subscribers run with.
     pub context: JobContext,
+    /// The job kinds the worker runs.
     pub registry: JobRegistry,
+    /// Attempts per job and batch concurrency.
     pub work: WorkSettings,
     /// The jobs queue itself: nothing here enqueues jobs, but the worker's
     /// messaging bundle needs one.
     pub jobs: Arc<dyn MessageSink>,
+    /// Skiff's notifications and the app's subscribers.
     pub notifier: Notifier,
     /// Seals what the functions send and opens what they are given.
     pub seal: MessageSeal,
@@ -98,6 +101,8 @@ impl QueueFunctions {
     }
 }
 
+/// The queue-triggered functions at `/{FunctionName}`, as the Functions host
+/// invokes them (`run_app` merges this with the contract's Router).
 pub fn router(functions: QueueFunctions) -> Router {
     Router::new()
         .route(&format!("/{WORKER}"), post(worker))

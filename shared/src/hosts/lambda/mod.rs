@@ -4,9 +4,9 @@
 
 mod aws_env;
 mod config;
-#[cfg(test)]
-mod fixture_tests;
 mod keys;
+#[cfg(test)]
+mod moto_sdk;
 mod sqs;
 #[cfg(test)]
 mod worker_tests;

@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 
-use super::fixture_tests::moto_sdk;
+use super::moto_sdk::moto_sdk;
 use super::sqs::handle_batch;
 use crate::adapters::aws_messaging::SnsEventPublisher;
 use crate::adapters::dynamodb::test_support::store;
@@ -304,44 +304,4 @@ async fn poison_messages_reach_the_dlq_and_good_ones_run_once() {
     assert_eq!(dead, ["this is not a job"]);
     let job = h.reload(&job).await;
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 1));
-}
-
-/// The SQS sample events (`cargo lambda invoke <fn> --data-file events/sqs/...`)
-/// are real SQS events whose bodies are the consumer's messages, except the
-/// records named `poison-*`, which show a partial batch failure.
-#[test]
-fn sqs_sample_events_carry_each_consumers_messages() {
-    use crate::domain::Event;
-    use crate::workflow::StepMessage;
-
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/sqs");
-    type Parses = fn(&str) -> bool;
-    let parses: [(&str, Parses); 3] = [
-        ("worker", |b| serde_json::from_str::<JobMessage>(b).is_ok()),
-        ("notifier", |b| serde_json::from_str::<Event>(b).is_ok()),
-        ("workflow", |b| {
-            serde_json::from_str::<StepMessage>(b).is_ok()
-        }),
-    ];
-    for (function, parses) in parses {
-        let mut files = 0;
-        for entry in std::fs::read_dir(dir.join(function)).unwrap() {
-            let path = entry.unwrap().path();
-            let event: SqsEvent =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            assert!(!event.records.is_empty(), "{}", path.display());
-            for record in &event.records {
-                let id = record.message_id.as_deref().unwrap();
-                let body = record.body.as_deref().unwrap();
-                assert_eq!(
-                    parses(body),
-                    !id.starts_with("poison"),
-                    "{}: {id}",
-                    path.display()
-                );
-            }
-            files += 1;
-        }
-        assert!(files > 0, "no sample event for {function}");
-    }
 }

@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::{AwsEnv, Function, LambdaConfig, build_with};
-use crate::adapters::dynamodb::test_support::{moto_credentials, moto_endpoint, store};
-use crate::auth::{KeyRing, generate_private_key_pem};
-use crate::config::{Env, auth_settings};
+use skiff::auth::{KeyRing, generate_private_key_pem};
+use skiff::config::{Env, auth_settings};
+use skiff::hosts::lambda::{AwsEnv, Function, LambdaConfig, build_with};
 
 #[derive(Deserialize)]
 struct Manifest {
@@ -33,23 +32,60 @@ fn events_dir() -> PathBuf {
 }
 
 /// moto's settings, given to the functions the way Lambda gives its own: through
-/// the variables `AwsEnv` reads.
-pub(super) fn moto_sdk() -> aws_types::SdkConfig {
-    let endpoint = moto_endpoint();
-    let (id, secret) = moto_credentials();
-    AwsEnv::from(&Env::from_pairs(&[
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", id.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-    ]))
-    .expect("moto settings are complete")
-    .sdk_config()
+/// the variables `AwsEnv` reads. `tests/run` names moto in `SKIFF_TEST_AWS_ENDPOINT`
+/// and its admin credentials in the usual variables.
+fn moto_sdk() -> aws_types::SdkConfig {
+    let endpoint = std::env::var("SKIFF_TEST_AWS_ENDPOINT")
+        .expect("SKIFF_TEST_AWS_ENDPOINT is unset: run the tests with `make test`");
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| "test".into());
+    let settings = HashMap::from([
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", var("AWS_ACCESS_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY", var("AWS_SECRET_ACCESS_KEY")),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ]);
+    AwsEnv::from(&Env::from_lookup(|name: &str| settings.get(name).cloned()))
+        .expect("moto settings are complete")
+        .sdk_config()
+}
+
+/// A table shaped as the template's (pk, sk), with a name of its own.
+async fn create_table(sdk: &aws_types::SdkConfig) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let name = format!("skiff-fixtures-{}", uuid::Uuid::new_v4().simple());
+    let key = |attribute: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(attribute)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let definition = |attribute: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attribute)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(definition("pk"))
+        .attribute_definitions(definition("sk"))
+        .send()
+        .await
+        .unwrap();
+    name
 }
 
 /// Creates the function's AWS resources in moto and returns its config.
 async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
-    let table = store().await.table().to_owned();
+    let table = create_table(sdk).await;
     let unique = uuid::Uuid::new_v4().simple().to_string();
     let pem = generate_private_key_pem().unwrap();
     let secret = format!("skiff-test/{unique}/signing-keys");
@@ -107,7 +143,7 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         jobs_queue_url: Some(queue_url),
         events_topic_arn: topic,
         deletion_state_machine_arn: Some(state_machine),
-        work: crate::config::work_settings(&Env::from_lookup(|_| None)).unwrap(),
+        work: skiff::config::work_settings(&Env::from_lookup(|_| None)).unwrap(),
     }
 }
 

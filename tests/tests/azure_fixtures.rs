@@ -9,15 +9,41 @@ use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::sealed_messages::MessageSeal;
-use super::triggers::{QueueFunctions, router};
-use crate::adapters::azure::test_support;
-use crate::auth::{KeyRing, generate_private_key_pem};
-use crate::config::WorkSettings;
-use crate::domain::{CodeHash, Deletion, DeletionStatus, Event, Job, JobInput, Timestamp, UserId};
-use crate::hosts::notifier;
-use crate::jobs::JobRegistry;
-use crate::ports::{Stores, conformance};
+use skiff::adapters::azure::{StorageAccount, StorageClient, StorageQueue, Table, TableStore};
+use skiff::auth::{KeyRing, generate_private_key_pem};
+use skiff::config::WorkSettings;
+use skiff::domain::{
+    CodeHash, Deletion, DeletionStatus, Email, Event, Job, JobInput, Timestamp, UserId,
+};
+use skiff::hosts::azure::{MessageSeal, QueueFunctions, queue_functions_router as router};
+use skiff::hosts::notifier;
+use skiff::jobs::JobRegistry;
+use skiff::ports::{Stores, User};
+
+/// Azurite, as `tests/run` names it in `SKIFF_TEST_AZURE_STORAGE`.
+fn client() -> StorageClient {
+    let connection = std::env::var("SKIFF_TEST_AZURE_STORAGE")
+        .expect("SKIFF_TEST_AZURE_STORAGE is unset: run the tests with `make test`");
+    StorageClient::new(StorageAccount::parse(&connection).expect("connection string"))
+        .expect("storage client")
+}
+
+/// A store on a table of its own.
+async fn store() -> TableStore {
+    let table = Table::new(
+        client(),
+        format!("fixtures{}", uuid::Uuid::new_v4().simple()),
+    );
+    table.create_if_missing().await.expect("create table");
+    TableStore::new(table)
+}
+
+/// A fresh queue with a unique name.
+async fn queue() -> StorageQueue {
+    let queue = StorageQueue::new(client(), format!("q-{}", uuid::Uuid::new_v4().simple()));
+    queue.create_if_missing().await.expect("create queue");
+    queue
+}
 
 fn fixture(path: &str) -> String {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,14 +76,14 @@ fn seal() -> &'static MessageSeal {
 }
 
 async fn functions() -> (Stores, axum::Router) {
-    let stores = Stores::from_one(test_support::store().await);
-    let context = crate::jobs::JobContext::new(
+    let stores = Stores::from_one(store().await);
+    let context = skiff::jobs::JobContext::new(
         stores.clone(),
-        crate::domain::SessionPolicy {
+        skiff::domain::SessionPolicy {
             idle_timeout: std::time::Duration::from_secs(60),
             absolute_lifetime: std::time::Duration::from_secs(600),
         },
-        Arc::new(crate::ports::SystemClock),
+        Arc::new(skiff::ports::SystemClock),
     );
     let app = QueueFunctions {
         context: context.clone(),
@@ -67,8 +93,8 @@ async fn functions() -> (Stores, axum::Router) {
             batch_concurrency: 4,
             deletion_window: std::time::Duration::from_secs(60),
         },
-        jobs: Arc::new(test_support::queue().await),
-        notifier: notifier(context, &crate::app::App::new()),
+        jobs: Arc::new(queue().await),
+        notifier: notifier(context, &skiff::app::App::new()),
         seal: seal().clone(),
     };
     (stores, router(app))
@@ -207,7 +233,7 @@ async fn the_notifier_stores_one_notification_per_true_event() {
         Timestamp::now(),
     );
     job.id = id(&event["job_id"]);
-    job.status = crate::domain::JobStatus::Succeeded;
+    job.status = skiff::domain::JobStatus::Succeeded;
     stores.jobs.create(&job).await.unwrap();
     for _ in 0..2 {
         let (status, body) = invoke(&router, "notifier", "notifier/job-succeeded.json").await;
@@ -220,7 +246,13 @@ async fn the_notifier_stores_one_notification_per_true_event() {
 async fn a_step_for_an_unconfirmed_deletion_deletes_nothing() {
     let (stores, router) = functions().await;
     let message = message_of("workflow/delete-data-unconfirmed.json");
-    let mut owner = conformance::user(&conformance::unique_email());
+    let mut owner = User {
+        id: UserId::new_random(),
+        email: Email::parse(&format!("{}@example.com", uuid::Uuid::new_v4().simple())).unwrap(),
+        password_hash: "$argon2id$fake".into(),
+        created_at: Timestamp::from_unix_millis(1_000),
+        deleting: false,
+    };
     owner.id = id(&message["user_id"]);
     stores.users.create(&owner).await.unwrap();
     let deletion = Deletion {
