@@ -109,23 +109,7 @@ where
         id: RecordId,
         value: &T,
     ) -> Result<Option<Stored<T>>, Error> {
-        let document = self.encode(value)?;
-        match self
-            .records
-            .store
-            .put_record(
-                owner,
-                &self.collection,
-                id,
-                &document,
-                RecordExpectation::Absent,
-                self.records.clock.now(),
-            )
-            .await?
-        {
-            RecordWrite::Written(record) => Self::decode(record).map(Some),
-            RecordWrite::Conflict => Ok(None),
-        }
+        self.put(owner, id, value, RecordExpectation::Absent).await
     }
 
     /// The record, if `owner` has it.
@@ -152,22 +136,9 @@ where
                 return Ok(None);
             };
             change(&mut current.value)?;
-            let document = self.encode(&current.value)?;
-            match self
-                .records
-                .store
-                .put_record(
-                    owner,
-                    &self.collection,
-                    id,
-                    &document,
-                    RecordExpectation::At(current.version),
-                    self.records.clock.now(),
-                )
-                .await?
-            {
-                RecordWrite::Written(record) => return Self::decode(record).map(Some),
-                RecordWrite::Conflict => continue,
+            let expect = RecordExpectation::At(current.version);
+            if let Some(written) = self.put(owner, id, &current.value, expect).await? {
+                return Ok(Some(written));
             }
         }
         Err(Error::Contention)
@@ -196,6 +167,27 @@ where
             .collect::<Result<Vec<_>, _>>()?;
         let next = more.then(|| items.last().map(|r| r.id)).flatten();
         Ok(RecordPage { items, next })
+    }
+
+    /// One conditional write; `None` when `expect` did not hold.
+    async fn put(
+        &self,
+        owner: UserId,
+        id: RecordId,
+        value: &T,
+        expect: RecordExpectation,
+    ) -> Result<Option<Stored<T>>, Error> {
+        let document = self.encode(value)?;
+        let now = self.records.clock.now();
+        match self
+            .records
+            .store
+            .put_record(owner, &self.collection, id, &document, expect, now)
+            .await?
+        {
+            RecordWrite::Written(record) => Self::decode(record).map(Some),
+            RecordWrite::Conflict => Ok(None),
+        }
     }
 
     fn encode(&self, value: &T) -> Result<Document, Error> {
