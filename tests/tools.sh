@@ -173,3 +173,41 @@ start_azurite() {
   local key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
   AZURE_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;"
 }
+
+# Debian's redis-server (the Redis the ElastiCache and Azure Cache sessions tests
+# talk to), installed with apt-get when it is missing.
+ensure_redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "== installing redis-server (Debian)"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server
+  fi
+}
+
+# start_redis [cluster] [DIR]: a redis-server on a free loopback port; sets REDIS_URL
+# and REDIS_PORT and appends its pid to `pids`. No persistence unless DIR is given
+# (then an append-only file fsynced on every write, which a restart reads back).
+# `cluster` starts a one-node Redis Cluster that owns every hash slot.
+start_redis() {
+  local mode="${1:-}" dir="${2:-}" port
+  port="$(free_port)"
+  local args=(--port "$port" --bind 127.0.0.1 --save '' --daemonize no --logfile "$tools_dir/redis-$port.log")
+  if [ -n "$dir" ]; then
+    args+=(--dir "$dir" --appendonly yes --appendfsync always)
+  else
+    args+=(--appendonly no --dir "$tools_dir")
+  fi
+  if [ "$mode" = cluster ]; then
+    args+=(--cluster-enabled yes --cluster-config-file "$tools_dir/redis-cluster-$port.conf")
+  fi
+  redis-server "${args[@]}" &
+  pids+=("$!")
+  wait_for_port 127.0.0.1 "$port"
+  if [ "$mode" = cluster ]; then
+    redis-cli -p "$port" cluster addslotsrange 0 16383 >/dev/null
+    until redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok'; do sleep 0.1; done
+  fi
+  REDIS_PORT="$port"
+  REDIS_URL="redis://127.0.0.1:$port"
+}

@@ -14,7 +14,7 @@
 //! (where the function binaries are).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,11 +109,6 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
-}
-
 /// One emulated stack with its own table, secret and parameter in the shared moto.
 /// Every process is killed when dropped.
 pub struct AwsLocal {
@@ -174,7 +169,7 @@ impl AwsLocal {
         denied: &[&str],
     ) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (port, watch_port) = (free_port(), free_port());
+        let (port, watch_port) = (crate::free_port(), crate::free_port());
         let base_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.path().join("functions.env");
         let mappings = dir.path().join("event-sources.json");
@@ -221,6 +216,7 @@ impl AwsLocal {
         // Later entries win: the template's environment, quiet logs, the test's settings.
         let mut function_env = read_env_file(&env_file);
         function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
+        function_env.extend(crate::host::run_settings());
         function_env.extend(env.iter().cloned());
         for (name, instances) in template.functions() {
             // The function's own principal (its execution role), as provisioned.

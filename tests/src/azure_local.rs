@@ -7,7 +7,6 @@
 //! (where `skiff-azure` and `skiff-azure-host` are).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -23,11 +22,6 @@ fn required_var(name: &str) -> String {
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// Names of one app's storage, unique per test host.
@@ -102,7 +96,7 @@ impl AzureLocal {
         env: &[(String, String)],
     ) -> Result<Self, String> {
         let bin_dir = PathBuf::from(required_var("SKIFF_AZURE_BIN_DIR"));
-        let port = free_port();
+        let port = crate::free_port();
         let base_url = format!("http://127.0.0.1:{port}");
         let names = AzureNames::unique();
         let pems: Vec<&str> = keys.iter().map(|k| k.private_pem.as_str()).collect();
@@ -127,6 +121,7 @@ impl AzureLocal {
             .env("SKIFF_EVENTS_QUEUE", &names.events_queue)
             .env("SKIFF_STEPS_QUEUE", &names.steps_queue)
             .env("SKIFF_LOG", crate::host::test_log_level())
+            .envs(crate::host::run_settings())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

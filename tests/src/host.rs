@@ -23,6 +23,32 @@ pub(crate) fn test_log_level() -> String {
     std::env::var("SKIFF_TEST_LOG").unwrap_or_else(|_| "error".into())
 }
 
+/// Settings every host of the run gets: `SKIFF_TEST_SESSION_STORE` (and
+/// `SKIFF_TEST_SESSION_STORE_CLUSTER`) become the hosts' `SKIFF_SESSION_STORE`, so
+/// the whole suite runs with sessions on Redis. Each host gets its own key prefix
+/// on the one Redis, as separate deployments would, so that one test's login
+/// throttles never lock another's client. A test's own settings come after these
+/// and win.
+pub(crate) fn run_settings() -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = [
+        ("SKIFF_TEST_SESSION_STORE", "SKIFF_SESSION_STORE"),
+        (
+            "SKIFF_TEST_SESSION_STORE_CLUSTER",
+            "SKIFF_SESSION_STORE_CLUSTER",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(from, to)| std::env::var(from).ok().map(|v| (to.to_owned(), v)))
+    .collect();
+    if !settings.is_empty() {
+        settings.push((
+            "SKIFF_SESSION_STORE_KEY_PREFIX".into(),
+            format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ));
+    }
+    settings
+}
+
 /// Which host the suite runs against: `SKIFF_TEST_HOST` = `local` (the default),
 /// `aws-local` (the Lambda functions on moto, as `make aws-local` runs them) or
 /// `azure-local` (the custom handler under the host emulator on Azurite).

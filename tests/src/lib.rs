@@ -6,11 +6,13 @@ mod aws_local;
 mod azure_local;
 mod host;
 mod local;
+mod redis_server;
 mod tokens;
 
 pub use azure_local::AzureNames;
 pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
+pub use redis_server::RedisServer;
 pub use tokens::{TestKey, b64url, claims_for, sign_typed, sign_with};
 
 /// An RFC 3339 UTC time as the API writes it (`…:05Z`, `…:05.1Z`, `…:05.123Z`)
@@ -114,6 +116,12 @@ pub async fn assert_unauthorized(response: reqwest::Response) -> serde_json::Val
         "WWW-Authenticate was {challenge:?}"
     );
     assert_problem(response, 401).await
+}
+
+/// A free loopback port, chosen by the kernel.
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
 }
 
 #[cfg(test)]

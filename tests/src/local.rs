@@ -81,6 +81,7 @@ impl LocalServer {
             .env("SKIFF_LISTEN", "127.0.0.1:0")
             .env("SKIFF_DATA_DIR", data_dir.path())
             .env("SKIFF_LOG", crate::host::test_log_level())
+            .envs(crate::host::run_settings())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -144,6 +144,8 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         events_topic_arn: topic,
         deletion_state_machine_arn: Some(state_machine),
         work: skiff::config::work_settings(&Env::from_lookup(|_| None)).unwrap(),
+        session_store: skiff::config::SessionStoreSetting::Main,
+        session_store_auth_secret: None,
     }
 }
 

@@ -7,9 +7,11 @@ pub mod aws_http;
 pub mod aws_messaging;
 #[cfg(feature = "azure")]
 pub mod azure;
-#[cfg(any(feature = "dynamodb", feature = "azure"))]
+#[cfg(any(feature = "dynamodb", feature = "azure", feature = "redis"))]
 mod conflict_backoff;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -10,6 +10,7 @@ pub mod client_address;
 pub mod lambda;
 #[cfg(feature = "sqlite")]
 pub mod local;
+mod session_store;
 #[cfg(any(feature = "sqlite", feature = "azure"))]
 mod shutdown;
 
@@ -18,3 +19,4 @@ pub use app::{
     deletion_steps, discovery_part, job_context, job_service, job_worker, jobs_part, notifier,
     sessions_part,
 };
+pub use session_store::with_session_store;

@@ -15,8 +15,14 @@ use crate::domain::{
     SessionId, Settlement, ThrottleKey, ThrottleLimit, Timestamp, UserId, Version,
 };
 
-fn at(millis: i64) -> Timestamp {
-    Timestamp::from_unix_millis(millis)
+/// Where the suite's clock starts: 2100-01-01. Test times are in the future so that
+/// a store that expires entries natively (Redis's `PEXPIREAT`) keeps what a test has
+/// just written instead of dropping it at once as long past.
+const EPOCH_MILLIS: i64 = 4_102_444_800_000;
+
+/// `millis` after the suite's epoch.
+pub(crate) fn at(millis: i64) -> Timestamp {
+    Timestamp::from_unix_millis(EPOCH_MILLIS + millis)
 }
 
 fn data(value: serde_json::Value) -> SessionData {
@@ -261,7 +267,7 @@ const LIMIT: ThrottleLimit = ThrottleLimit {
     window: Duration::from_secs(60),
     lock_for: Duration::from_secs(30),
 };
-const THROTTLES: LoginThrottlePolicy = LoginThrottlePolicy {
+pub(crate) const THROTTLES: LoginThrottlePolicy = LoginThrottlePolicy {
     client_account: LIMIT,
     client: LIMIT,
     account: LIMIT,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::conformance::{new_session, unique_email, user};
+use super::conformance::{at, new_session, unique_email, user};
 use super::{
     Claim, CreateDeletionError, CreateSessionError, DeletionStore, IdempotencyRecord,
     IdempotencyStore, JobStore, NotificationStore, RefreshTokenRecord, RefreshTokenStore,
@@ -13,12 +13,8 @@ use super::{
 };
 use crate::domain::{
     Deletion, DeletionId, DeletionStatus, Event, EventDetail, Job, JobId, JobInput, JobKind,
-    Notification, RefreshToken, Session, SessionId, Timestamp, UserId,
+    Notification, RefreshToken, Session, SessionId, UserId,
 };
-
-fn at(millis: i64) -> Timestamp {
-    Timestamp::from_unix_millis(millis)
-}
 
 fn echo_job(user: UserId) -> Job {
     Job::queued(

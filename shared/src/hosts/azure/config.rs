@@ -4,7 +4,10 @@
 
 use crate::adapters::azure::{MAX_VISIBILITY, StorageAccount};
 use crate::auth::AuthSettings;
-use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
+use crate::config::{
+    ConfigError, Env, SessionStoreSetting, WorkSettings, auth_settings, session_store,
+    work_settings,
+};
 
 /// Storage resource names. Table names are alphanumeric; queue names lowercase
 /// letters, digits and hyphens (3–63 characters).
@@ -40,6 +43,9 @@ pub struct AzureConfig {
     pub max_body_bytes: usize,
     /// Jobs and deletion settings.
     pub work: WorkSettings,
+    /// `SKIFF_SESSION_STORE`: sessions and throttles in the table, or on Redis
+    /// (Azure Cache for Redis, Azure Managed Redis).
+    pub session_store: SessionStoreSetting,
 }
 
 fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -149,6 +155,7 @@ impl AzureConfig {
             auth: auth_settings(env, &issuer)?,
             max_body_bytes: crate::config::max_body_bytes(env)?,
             work,
+            session_store: session_store(env)?,
         })
     }
 }

@@ -127,7 +127,12 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
     if config.create_storage {
         storage.create_if_missing().await?;
     }
-    let stores = Stores::from_one(TableStore::new(storage.table.clone()));
+    let stores = crate::hosts::with_session_store(
+        Stores::from_one(TableStore::new(storage.table.clone())),
+        &config.session_store,
+        config.auth.session,
+        None,
+    )?;
     let seal = MessageSeal::new(&keys);
     let sealed = |queue: &StorageQueue| -> Arc<dyn MessageSink> {
         Arc::new(SealedSink {

@@ -1,5 +1,8 @@
 use crate::auth::AuthSettings;
-use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
+use crate::config::{
+    ConfigError, Env, SessionStoreSetting, WorkSettings, auth_settings, session_store,
+    work_settings,
+};
 
 /// A Lambda function's settings (see the per-function table in docs/aws.md).
 #[derive(Clone, Debug)]
@@ -24,6 +27,12 @@ pub struct LambdaConfig {
     pub deletion_state_machine_arn: Option<String>,
     /// Jobs and deletion settings.
     pub work: WorkSettings,
+    /// `SKIFF_SESSION_STORE`: sessions and throttles in DynamoDB, or on
+    /// ElastiCache (Redis / Valkey).
+    pub session_store: SessionStoreSetting,
+    /// `SKIFF_SESSION_STORE_AUTH_SECRET`: the Secrets Manager secret whose string is
+    /// the cache's password (AUTH token), read once at init.
+    pub session_store_auth_secret: Option<String>,
 }
 
 impl LambdaConfig {
@@ -40,6 +49,15 @@ impl LambdaConfig {
         // On Lambda there is no bound address to fall back on: the issuer is the
         // API's public URL and must be configured.
         let issuer = env.required("SKIFF_ISSUER")?;
+        let session_store = session_store(env)?;
+        let session_store_auth_secret = env.raw("SKIFF_SESSION_STORE_AUTH_SECRET");
+        if session_store_auth_secret.is_some() && matches!(session_store, SessionStoreSetting::Main)
+        {
+            return Err(ConfigError::missing(
+                crate::config::SESSION_STORE,
+                "is required when SKIFF_SESSION_STORE_AUTH_SECRET is set",
+            ));
+        }
         Ok(Self {
             table: env.required("SKIFF_TABLE")?,
             auth: auth_settings(env, &issuer)?,
@@ -51,6 +69,8 @@ impl LambdaConfig {
             events_topic_arn: env.raw("SKIFF_EVENTS_TOPIC_ARN"),
             deletion_state_machine_arn: env.raw("SKIFF_DELETION_STATE_MACHINE_ARN"),
             work: work_settings(env)?,
+            session_store,
+            session_store_auth_secret,
         })
     }
 }

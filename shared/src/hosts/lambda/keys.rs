@@ -13,6 +13,14 @@ pub(super) async fn load_private_keys(
     sdk: &aws_types::SdkConfig,
     secret_id: &str,
 ) -> Result<KeyRing, LambdaError> {
+    parse_private_key_secret(&read_secret(sdk, secret_id).await?)
+}
+
+/// A Secrets Manager secret's string. Errors name the secret, never its value.
+pub(super) async fn read_secret(
+    sdk: &aws_types::SdkConfig,
+    secret_id: &str,
+) -> Result<String, LambdaError> {
     let output = aws_sdk_secretsmanager::Client::new(sdk)
         .get_secret_value()
         .secret_id(secret_id)
@@ -24,10 +32,10 @@ pub(super) async fn load_private_keys(
                 aws_sdk_secretsmanager::error::DisplayErrorContext(e)
             ))
         })?;
-    let secret = output
+    output
         .secret_string()
-        .ok_or_else(|| LambdaError::Keys(format!("secret {secret_id} has no string value")))?;
-    parse_private_key_secret(secret)
+        .map(str::to_owned)
+        .ok_or_else(|| LambdaError::Aws(format!("secret {secret_id} has no string value")))
 }
 
 /// `SKIFF_JWKS`: a parse error names the variable, never a key.

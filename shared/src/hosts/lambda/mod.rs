@@ -171,7 +171,7 @@ async fn build_login(
     config: &LambdaConfig,
     sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
-    let stores = stores(config, sdk).await;
+    let stores = stores(config, sdk).await?;
     let secret = config
         .signing_keys_secret
         .as_deref()
@@ -190,7 +190,7 @@ async fn build_session(
     sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
     let keys = public_keys(config)?;
-    let stores = stores(config, sdk).await;
+    let stores = stores(config, sdk).await?;
     let parts = vec![Part::Health, sessions_part(&stores, &keys, &config.auth)];
     Ok(finish(parts, config))
 }
@@ -202,7 +202,7 @@ async fn build_jobs(
     let keys = public_keys(config)?;
     let queue_url = required(&config.jobs_queue_url, "SKIFF_JOBS_QUEUE_URL")?;
     let queue = SqsJobQueue::new(lazy(sdk, aws_sdk_sqs::Client::new), queue_url);
-    let stores = stores(config, sdk).await;
+    let stores = stores(config, sdk).await?;
     let part = jobs_part(
         &stores,
         Arc::new(queue),
@@ -225,7 +225,7 @@ async fn build_account(
     let topic = required(&config.events_topic_arn, "SKIFF_EVENTS_TOPIC_ARN")?;
     let workflow = SfnDeletionWorkflow::new(lazy(sdk, aws_sdk_sfn::Client::new), arn);
     let events = SnsEventPublisher::new(lazy(sdk, aws_sdk_sns::Client::new), topic);
-    let stores = stores(config, sdk).await;
+    let stores = stores(config, sdk).await?;
     let credentials = credential_check(&stores, &config.auth)?;
     let part = account_part(
         &stores,
@@ -248,7 +248,10 @@ fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str
     value.as_deref().ok_or_else(|| missing(name))
 }
 
-pub(super) async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) -> Stores {
+pub(super) async fn stores(
+    config: &LambdaConfig,
+    sdk: &aws_types::SdkConfig,
+) -> Result<Stores, LambdaError> {
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table.as_str(),
@@ -257,7 +260,17 @@ pub(super) async fn stores(config: &LambdaConfig, sdk: &aws_types::SdkConfig) ->
     if config.warm_up {
         warm_up(&store).await;
     }
-    Stores::from_one(store)
+    let password = match &config.session_store_auth_secret {
+        Some(secret) => Some(keys::read_secret(sdk, secret).await?),
+        None => None,
+    };
+    crate::hosts::with_session_store(
+        Stores::from_one(store),
+        &config.session_store,
+        config.auth.session,
+        password.as_deref(),
+    )
+    .map_err(|e| LambdaError::Aws(format!("session store: {e}")))
 }
 
 /// A client of a service that not every request uses, made at its first use (see
@@ -334,7 +347,7 @@ pub async fn build_app(
     sdk: &aws_types::SdkConfig,
 ) -> Result<Router, LambdaError> {
     let keys = public_keys(config)?;
-    let stores = stores(config, sdk).await;
+    let stores = stores(config, sdk).await?;
     let queue: Arc<dyn crate::ports::JobQueue> = match config.jobs_queue_url.as_deref() {
         Some(url) => Arc::new(SqsJobQueue::new(lazy(sdk, aws_sdk_sqs::Client::new), url)),
         None if app.has_own_job_kinds() => return Err(missing("SKIFF_JOBS_QUEUE_URL")),

@@ -93,7 +93,7 @@ pub fn run_worker() -> Result<(), lambda_runtime::Error> {
 pub fn run_worker_with(app: App) -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(consume(Function::Worker, async move |config, sdk| {
         let worker = job_worker(
-            job_context(&stores(config, sdk).await, &config.auth),
+            job_context(&stores(config, sdk).await?, &config.auth),
             events(config, sdk)?,
             app.registry().clone(),
             &config.work,
@@ -114,7 +114,7 @@ pub fn run_notifier() -> Result<(), lambda_runtime::Error> {
 /// The notifier with `app`'s subscribers after Skiff's notifications.
 pub fn run_notifier_with(app: App) -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(consume(Function::Notifier, async move |config, sdk| {
-        let notifier = notifier(job_context(&stores(config, sdk).await, &config.auth), &app);
+        let notifier = notifier(job_context(&stores(config, sdk).await?, &config.auth), &app);
         Ok(move |event: Event| {
             let notifier = notifier.clone();
             async move { notifier.handle(event).await }
@@ -125,7 +125,7 @@ pub fn run_notifier_with(app: App) -> Result<(), lambda_runtime::Error> {
 /// The workflow binary's entry point: runs the state machine's code steps.
 pub fn run_workflow() -> Result<(), lambda_runtime::Error> {
     runtime()?.block_on(consume(Function::Workflow, async |config, sdk| {
-        let steps = deletion_steps(&stores(config, sdk).await, events(config, sdk)?);
+        let steps = deletion_steps(&stores(config, sdk).await?, events(config, sdk)?);
         let tasks = SfnTasks::new(lazy(sdk, aws_sdk_sfn::Client::new));
         Ok(move |message: StepMessage| {
             let (steps, tasks) = (steps.clone(), tasks.clone());

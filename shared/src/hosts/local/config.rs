@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use crate::adapters::sqlite::QueueSettings;
 use crate::auth::AuthSettings;
-use crate::config::{ConfigError, Env, WorkSettings, auth_settings, work_settings};
+use crate::config::{
+    ConfigError, Env, SessionStoreSetting, WorkSettings, auth_settings, session_store,
+    work_settings,
+};
 use crate::hosts::client_address::TrustedProxies;
 
 /// The local server's settings (see the README's configuration table).
@@ -30,6 +33,8 @@ pub struct LocalConfig {
     /// Load balancers whose `X-Forwarded-For` names the client (none by default:
     /// the TCP peer is the client).
     pub trusted_proxies: TrustedProxies,
+    /// `SKIFF_SESSION_STORE`: sessions and throttles in SQLite, or on Redis.
+    pub session_store: SessionStoreSetting,
 }
 
 impl LocalConfig {
@@ -75,6 +80,7 @@ impl LocalConfig {
                 "SKIFF_TRUSTED_PROXIES",
                 &env.list("SKIFF_TRUSTED_PROXIES"),
             )?,
+            session_store: session_store(env)?,
         })
     }
 }

@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::auth::{KeyError, KeyRing};
 use crate::hosts::{
     Backend, build_router, client_address, deletion_steps, job_context, job_worker, notifier,
+    with_session_store,
 };
 use crate::ports::Stores;
 
@@ -106,7 +107,12 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
         events: queue("events"),
         steps: queue("deletion-steps"),
     };
-    let stores = Stores::from_one(store.clone());
+    let stores = with_session_store(
+        Stores::from_one(store.clone()),
+        &config.session_store,
+        config.auth.session,
+        None,
+    )?;
     let messaging = queues.chained().messaging();
     let context = job_context(&stores, &config.auth);
     // Dropping the set at the end of `run` stops the consumers; whatever they held

@@ -1,6 +1,13 @@
 //! Typed configuration from environment variables, parsed once at start-up.
 //! A bad value stops the process with a message naming the variable.
 
+mod session_store;
+
+pub use session_store::{
+    SESSION_STORE, SESSION_STORE_CLUSTER, SESSION_STORE_KEY_PREFIX, SessionStoreSetting,
+    session_store,
+};
+
 use std::str::FromStr;
 use std::time::Duration;
 
