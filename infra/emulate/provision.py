@@ -34,7 +34,10 @@ Queue policies are not either: SNS's delivery to SQS happens inside moto.
 Step Functions executions are switched on in moto before the state machine is
 created (moto only runs executions when told to).
 Any other resource type stops provisioning, so the emulation cannot silently lag
-behind the template.
+behind the template. Conditions are evaluated from the parameters (Fn::Equals), a
+resource whose condition is false is left out, Fn::If picks its branch and
+AWS::NoValue removes what it stands for; the Globals section's function
+environment is merged into each function's, as SAM does.
 """
 
 import argparse
@@ -92,6 +95,10 @@ def signing_keys(key_files):
     return secret, {"keys": [public_jwk(key) for key in keys]}
 
 
+# What {"Ref": "AWS::NoValue"} resolves to: removed from the dict or list holding it.
+NO_VALUE = object()
+
+
 class Stack:
     def __init__(self, moto_url: str, name: str):
         session = boto3.Session(aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
@@ -101,11 +108,20 @@ class Stack:
         self.refs = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
                      "AWS::StackName": name, "AWS::URLSuffix": "amazonaws.com"}
         self.attrs = {}
+        self.conditions = {}
         self.name = name
 
     def resolve(self, value):
         if isinstance(value, dict) and len(value) == 1:
             (kind, arg), = value.items()
+            if kind == "Ref" and arg == "AWS::NoValue":
+                return NO_VALUE
+            if kind == "Fn::If":
+                condition, then, otherwise = arg
+                return self.resolve(then if self.conditions[condition] else otherwise)
+            if kind == "Fn::Equals":
+                left, right = self.resolve(arg)
+                return left == right
             if kind == "Ref":
                 return self.refs[arg]
             if kind == "Fn::GetAtt":
@@ -119,9 +135,10 @@ class Stack:
                     return str(self.attrs[key] if "." in key else self.refs[key])
                 return re.sub(r"\$\{([^}!]+)\}", name, text)
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         return value
 
     def table(self, logical, props):
@@ -212,10 +229,10 @@ def emulated_policy(statements, denied):
 def principal(stack, name, props, denied):
     """An IAM user holding exactly the resource's `Policies`; returns its access key."""
     statements = []
-    for policy in props.get("Policies", []):
+    for policy in stack.resolve(props.get("Policies", [])):
         if not (isinstance(policy, dict) and "Statement" in policy):
             sys.exit(f"provision.py: {name} has a policy the emulation does not understand: {policy}")
-        statements.extend(stack.resolve(policy["Statement"]))
+        statements.extend(policy["Statement"])
     iam = stack.client("iam")
     user = f"{stack.name}-{name}"
     iam.create_user(UserName=user)
@@ -287,6 +304,16 @@ def main():
         else:
             sys.exit(f"provision.py: template parameter {name} has no default and no emulated value")
 
+    for name, expression in template.get("Conditions", {}).items():
+        stack.conditions[name] = stack.resolve(expression)
+    template["Resources"] = {logical: resource for logical, resource in template["Resources"].items()
+                             if stack.conditions.get(resource.get("Condition"), True)}
+    global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            variables = resource.setdefault("Properties", {}).setdefault("Environment", {}).setdefault("Variables", {})
+            resource["Properties"]["Environment"]["Variables"] = {**global_env, **variables}
+
     # The API's id: the issuer is overridden with the local URL below.
     functions = {}
     for logical, resource in template["Resources"].items():
@@ -347,7 +374,10 @@ def main():
     env = {}
     for logical, props in functions.items():
         for name, value in props.get("Environment", {}).get("Variables", {}).items():
-            value = str(stack.resolve(value))
+            value = stack.resolve(value)
+            if value is NO_VALUE:
+                continue
+            value = str(value)
             if name in env and env[name] != value and name != "SKIFF_ISSUER":
                 sys.exit(f"provision.py: functions disagree on {name}; cargo lambda watch shares one environment")
             env[name] = value

@@ -43,7 +43,7 @@ pub(crate) fn run_settings() -> Vec<(String, String)> {
     if !settings.is_empty() {
         settings.push((
             "SKIFF_SESSION_STORE_KEY_PREFIX".into(),
-            format!("test-{}", uuid::Uuid::new_v4().simple()),
+            format!("skiff:test-{}", uuid::Uuid::new_v4().simple()),
         ));
     }
     settings

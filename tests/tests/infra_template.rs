@@ -135,6 +135,24 @@ fn problems(template: &Value) -> Vec<String> {
             || PSEUDO_PARAMETERS.contains(&name)
     };
 
+    let globals = template
+        .pointer("/Globals/Function")
+        .cloned()
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    references(&globals, &mut found);
+    for name in found.iter().filter(|n| !known(n)) {
+        problems.push(format!(
+            "Globals reference {name}, which is neither a resource nor a parameter"
+        ));
+    }
+    // SAM merges the global variables into every function's.
+    let global_variables = globals
+        .pointer("/Environment/Variables")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+
     let readable = variables_the_code_reads();
     let mut functions = BTreeMap::new();
     for (logical, resource) in &resources {
@@ -153,11 +171,14 @@ fn problems(template: &Value) -> Vec<String> {
             continue;
         };
         functions.insert(logical.clone(), function);
-        let variables = resource
-            .pointer("/Properties/Environment/Variables")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut variables = global_variables.clone();
+        variables.extend(
+            resource
+                .pointer("/Properties/Environment/Variables")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        );
         for name in variables.keys().filter(|n| !readable.contains(*n)) {
             problems.push(format!(
                 "{logical} sets {name}, which the function never reads"
@@ -244,7 +265,7 @@ fn broken_references_variables_and_routes_are_caught() {
     assert!(p.iter().any(|p| p.contains("references Tabel")), "{p:?}");
 
     let p = broken(&|t| {
-        t["Resources"]["SessionFunction"]["Properties"]["Policies"][0]["Statement"][0]["Resource"] =
+        t["Resources"]["SessionFunction"]["Properties"]["Policies"][1]["Statement"][0]["Resource"] =
             serde_json::json!({"Fn::GetAtt": ["Tabel", "Arn"]});
     });
     assert!(p.iter().any(|p| p.contains("references Tabel")), "{p:?}");
@@ -413,5 +434,153 @@ fn every_consumed_queue_has_a_dlq_and_a_long_enough_visibility_timeout() {
             .iter()
             .any(|p| p.contains("StepsQueue has no dead-letter queue")),
         "{found:?}"
+    );
+}
+
+/// The template as CloudFormation sees it with `SessionStore` = `setting`:
+/// resources of false conditions dropped, `Fn::If` resolved, `AWS::NoValue`
+/// removed. Only the one condition this template has is evaluated.
+fn with_session_store(template: &Value, setting: &str) -> Value {
+    fn resolve(value: &Value, on: bool) -> Option<Value> {
+        match value {
+            Value::Object(map) if map.get("Ref") == Some(&Value::from("AWS::NoValue")) => None,
+            Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
+                let branches = map["Fn::If"].as_array().unwrap();
+                assert_eq!(branches[0], "SessionCache", "an unknown condition");
+                resolve(&branches[if on { 1 } else { 2 }], on)
+            }
+            Value::Object(map) => Some(Value::Object(
+                map.iter()
+                    .filter_map(|(k, v)| resolve(v, on).map(|v| (k.clone(), v)))
+                    .collect(),
+            )),
+            Value::Array(items) => Some(Value::Array(
+                items.iter().filter_map(|v| resolve(v, on)).collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+    let on = setting == "elasticache";
+    let mut resolved = resolve(template, on).unwrap();
+    let resources = resolved["Resources"].as_object_mut().unwrap();
+    resources.retain(|_, resource| match resource.get("Condition") {
+        Some(condition) => {
+            assert_eq!(condition, "SessionCache", "an unknown condition");
+            on
+        }
+        None => true,
+    });
+    resolved
+}
+
+fn functions(template: &Value) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// `SessionStore` is all or nothing. Off (the default): no VPC, no cache, no
+/// session-store variable, the functions as before. On: every function is in the
+/// VPC's private subnets, points at the cache over TLS in cluster mode, reads the
+/// cache password's secret, and the VPC has an endpoint for every AWS service the
+/// functions call; the cache admits the functions' security group only.
+#[test]
+fn the_session_cache_is_all_or_nothing() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["SessionStore"]["Default"],
+        "dynamodb"
+    );
+
+    let off = with_session_store(&template, "dynamodb");
+    let resources = off["Resources"].as_object().unwrap();
+    for kind in [
+        "AWS::EC2::VPC",
+        "AWS::ElastiCache::ServerlessCache",
+        "AWS::EC2::VPCEndpoint",
+    ] {
+        assert!(
+            resources.values().all(|r| r["Type"] != kind),
+            "{kind} without the cache"
+        );
+    }
+    assert!(off.pointer("/Globals/Function/VpcConfig").is_none());
+    assert_eq!(
+        off.pointer("/Globals/Function/Environment/Variables"),
+        Some(&serde_json::json!({})),
+        "session-store variables without the cache"
+    );
+    for (name, function) in functions(&off) {
+        let policies = function["Properties"]["Policies"].as_array().unwrap();
+        assert!(
+            policies.iter().all(|p| p.get("Statement").is_some()),
+            "{name} has more than its own statements: {policies:?}"
+        );
+    }
+
+    let on = with_session_store(&template, "elasticache");
+    let resources = on["Resources"].as_object().unwrap();
+    let globals = &on["Globals"]["Function"];
+    assert_eq!(
+        globals["VpcConfig"]["SubnetIds"],
+        serde_json::json!([{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}])
+    );
+    let variables = &globals["Environment"]["Variables"];
+    let url = variables["SKIFF_SESSION_STORE"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    assert!(
+        url.starts_with("rediss://skiff@${SessionCache.Endpoint.Address}"),
+        "{url}"
+    );
+    assert_eq!(variables["SKIFF_SESSION_STORE_CLUSTER"], "true");
+    assert_eq!(
+        variables["SKIFF_SESSION_STORE_AUTH_SECRET"],
+        serde_json::json!({"Ref": "SessionCacheSecret"})
+    );
+    for (name, function) in functions(&on) {
+        let policies = function["Properties"]["Policies"].as_array().unwrap();
+        assert!(
+            policies.contains(&serde_json::json!({"Ref": "SessionCacheAccess"})),
+            "{name} cannot read the cache password or attach to the VPC"
+        );
+    }
+    let endpoints: BTreeSet<String> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::EC2::VPCEndpoint")
+        .map(|r| {
+            let service = r["Properties"]["ServiceName"]["Fn::Sub"].as_str().unwrap();
+            service.rsplit('.').next().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        ["dynamodb", "secretsmanager", "sns", "sqs", "states"]
+            .map(String::from)
+            .into()
+    );
+    let ingress = &resources["CacheSecurityGroup"]["Properties"]["SecurityGroupIngress"];
+    assert_eq!(ingress.as_array().unwrap().len(), 1);
+    assert_eq!(
+        ingress[0]["SourceSecurityGroupId"],
+        serde_json::json!({"Ref": "FunctionSecurityGroup"})
+    );
+    let cache = &resources["SessionCache"]["Properties"];
+    assert_eq!(cache["Engine"], "valkey");
+    assert_eq!(
+        cache["UserGroupId"],
+        serde_json::json!({"Ref": "SessionCacheUsers"})
+    );
+    // The user may touch Skiff's keys only, under the default key prefix.
+    let access = resources["SessionCacheUser"]["Properties"]["AccessString"]
+        .as_str()
+        .unwrap();
+    assert!(
+        access.split_whitespace().any(|w| w == "~skiff:*"),
+        "{access}"
     );
 }

@@ -43,7 +43,7 @@ pub(crate) fn redis(topology: RedisTopology) -> RedisStore {
     RedisStore::connect(
         info,
         topology,
-        &format!("test-{}", uuid::Uuid::new_v4().simple()),
+        &format!("skiff:test-{}", uuid::Uuid::new_v4().simple()),
     )
     .unwrap()
 }
