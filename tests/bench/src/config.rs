@@ -18,6 +18,8 @@ pub struct BenchConfig {
     /// Measured SQS batches of 10 echo jobs per side (each side also runs one
     /// unmeasured batch first).
     pub batches: usize,
+    /// A `redis-server` for the sessions-on-Redis section.
+    pub redis_url: String,
 }
 
 fn required(name: &str) -> Result<String, String> {
@@ -49,6 +51,7 @@ impl BenchConfig {
             cold_spawns: count("SKIFF_BENCH_COLD_SPAWNS", 20, 1)?,
             warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
             batches: count("SKIFF_BENCH_BATCHES", 50, 1)?,
+            redis_url: required("SKIFF_BENCH_REDIS_URL")?,
         })
     }
 

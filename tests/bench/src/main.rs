@@ -4,6 +4,7 @@ mod batch;
 mod config;
 mod events;
 mod measure;
+mod redis_sessions;
 mod report;
 mod runtime_api;
 mod scenarios;

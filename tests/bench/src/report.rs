@@ -1,5 +1,5 @@
 //! BENCHMARKS.md: the figures of one run, as ratios against the floor and the peer
-//! measured in that same run, and each issue-6 target next to what was measured.
+//! measured in that same run, and each performance target next to what was measured.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::batch::{BatchFigures, JOBS_PER_BATCH};
 use crate::measure::{BenchError, Cold, Cpu, Warm};
+use crate::redis_sessions::{GET_SESSION, PATCH_DATA, RedisFigures};
 use crate::stats::{Summary, summarize};
 
 /// The session function with `SKIFF_WARM_UP=false`: its init makes no network call.
@@ -28,6 +29,76 @@ pub struct Figures {
     pub cold: Vec<(&'static str, Option<u64>, Cold)>,
     pub warm: Vec<(&'static str, Warm)>,
     pub batch: BatchFigures,
+    pub redis: RedisFigures,
+}
+
+/// The Redis store's target: its own cost at most this many times the bare
+/// round trip it is built on.
+const REDIS_STORE_TARGET: f64 = 1.2;
+
+fn write_redis(out: &mut String, redis: &RedisFigures) -> Result<(), BenchError> {
+    writeln!(
+        out,
+        "\n## Sessions on Redis\n\nThe session function with `SKIFF_SESSION_STORE` on a \
+         local `redis-server` (no persistence, loopback) next to the same function on \
+         DynamoDB (moto), {} sequential invocations per route in one warm environment \
+         each; every user logged in through the login function on the same store. \
+         moto is a Python server, so the DynamoDB side is slower than DynamoDB itself: \
+         the ratio says what the function adds on each, not how Redis compares with the \
+         real DynamoDB.\n",
+        redis.store_read.len()
+    )?;
+    writeln!(
+        out,
+        "| route | DynamoDB (moto) p50 ms | p99 ms | Redis p50 ms | p99 ms | Redis ÷ DynamoDB (p50) |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    )?;
+    let route = |warm: &Warm, label: &str| {
+        warm.routes
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, samples)| summarize(samples))
+    };
+    for label in [GET_SESSION, PATCH_DATA] {
+        if let (Some(d), Some(r)) = (route(&redis.dynamodb, label), route(&redis.redis, label)) {
+            writeln!(
+                out,
+                "| {label} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                d.p50,
+                d.p99,
+                r.p50,
+                r.p99,
+                r.p50 / d.p50
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "\nThe store in process against the bare round trip it is built on, interleaved \
+         call by call on one connection each: `RedisSessions::get` (an `HGETALL` and \
+         decoding the session) against a bare `HGETALL` of the same key, and \
+         `RedisSessions::write_data` (the conditional-write script by `EVALSHA`) against \
+         a bare `EVALSHA` of a one-`HSET` script with the same data. Target: at most \
+         {REDIS_STORE_TARGET}× the bare round trip.\n"
+    )?;
+    writeln!(
+        out,
+        "| operation | store p50 µs | bare p50 µs | store ÷ bare | target |\n| --- | ---: | ---: | ---: | --- |"
+    )?;
+    for (name, store, raw) in [
+        ("read a session", &redis.store_read, &redis.raw_read),
+        ("write session data", &redis.store_write, &redis.raw_write),
+    ] {
+        let (store, raw) = (summarize(store), summarize(raw));
+        let ratio = store.p50 / raw.p50;
+        writeln!(
+            out,
+            "| {name} | {:.0} | {:.0} | {ratio:.2} | {} |",
+            store.p50 * 1000.0,
+            raw.p50 * 1000.0,
+            verdict(ratio <= REDIS_STORE_TARGET)
+        )?;
+    }
+    Ok(())
 }
 
 /// CPU milliseconds per invocation.
@@ -146,7 +217,7 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
          The first request is `GET /session` (one DynamoDB read) for the session \
          function and the peer, `GET /.well-known/jwks.json` for login and `GET /health` \
          for `{NO_NETWORK_INIT}`: no backend call in its init nor in its request. \
-         The functions of issue 4 start with the first route of their warm table below \
+         The jobs, account and queue functions start with the first route of their warm table below \
          (jobs: `GET /jobs?limit=5`, one query; account: an unknown deletion, one read; \
          worker, notifier, workflow: an SQS batch against moto); each `-no-warm-up` \
          row is the same binary with `SKIFF_WARM_UP=false` and a first request that \
@@ -242,8 +313,9 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
     )?;
 
     write_batch(&mut out, &figures.batch)?;
+    write_redis(&mut out, &figures.redis)?;
 
-    writeln!(out, "\n## Targets (issue 6)\n")?;
+    writeln!(out, "\n## Targets\n")?;
     writeln!(out, "| target | measured | verdict |\n| --- | --- | --- |")?;
     for (name, size, cold) in &figures.cold {
         let s = summarize(&cold.samples);

@@ -165,7 +165,8 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     // First, while the table is small: moto's queries slow down as it grows, and the
     // login benchmark below adds thousands of items.
     eprintln!("jobs, account and the queue consumers: warm ({n} × each route) and cold");
-    let more = issue_four_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
+    let more =
+        jobs_account_and_queue_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
 
     let batches = config.batches;
     eprintln!("SQS batches of 10 echo jobs: {batches} per side, Rust worker and Python peer");
@@ -247,6 +248,11 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     };
     let (floor_warm, _) = measure::warm(&floor, &[], std::slice::from_ref(&echo), n).await?;
 
+    eprintln!(
+        "sessions on Redis and on DynamoDB: {n} × GET /session and PATCH /session/data each; the Redis store against bare round trips"
+    );
+    let redis = crate::redis_sessions::run(&config, &env, &fixtures, n).await?;
+
     let spawns = config.cold_spawns;
     eprintln!("cold starts: {spawns} spawns each");
     let floor_cold = measure::cold(&floor, &echo, spawns).await?;
@@ -294,6 +300,7 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         .chain(more.warm)
         .collect(),
         batch,
+        redis,
     };
     write_report(&config.output, &figures)?;
     Ok(config.output.clone())
@@ -303,7 +310,7 @@ fn cold_row(subject: &Subject, cold: Cold) -> (&'static str, Option<u64>, Cold) 
     (subject.name, subject.binary_size, cold)
 }
 
-/// What the functions added by issue 4 contribute to the report.
+/// What the jobs, account and queue functions contribute to the report.
 struct MoreFigures {
     cold: Vec<(&'static str, Option<u64>, Cold)>,
     warm: Vec<(&'static str, measure::Warm)>,
@@ -333,7 +340,7 @@ pub(crate) fn sqs_event(label: &'static str, bodies: Vec<String>) -> Request {
 /// cold start with their usual first request, and a cold start whose init and
 /// request make no network call (`SKIFF_WARM_UP=false`; a refused token, or a
 /// batch of one poison message).
-async fn issue_four_functions(
+async fn jobs_account_and_queue_functions(
     config: &BenchConfig,
     env: &[(String, String)],
     offline_env: &[(String, String)],
