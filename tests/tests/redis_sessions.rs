@@ -141,3 +141,26 @@ async fn sessions_live_in_redis_not_in_the_main_store() {
     assert_unavailable(host.get_auth("/session", &account.access_token).await).await;
     assert_eq!(host.get_json("/health").await["status"], "ok");
 }
+
+/// `rediss://`: sessions over TLS, with the server's certificate verified against
+/// the trusted roots (here a CA of the test's own, named by `SSL_CERT_FILE` as
+/// any OpenSSL-style deployment would): trusted, the contract works; untrusted,
+/// nothing is sent to the server and sessions answer 503.
+#[tokio::test]
+async fn sessions_over_tls_verify_the_server() {
+    let redis = RedisServer::start_tls();
+    let ca = redis.ca_file().display().to_string();
+    let host = TestHost::local_with(&[("SKIFF_SESSION_STORE", &redis.url), ("SSL_CERT_FILE", &ca)]);
+    let account = host.account().await;
+    let (etag, _) = read(&host, &account).await.unwrap();
+    let response = patch(&host, &account, &etag, "over-tls").await;
+    assert_eq!(response.status(), 200);
+    let (_, data) = read(&host, &account).await.unwrap();
+    assert_eq!(data["over-tls"], true);
+
+    // The same server, but its CA not trusted: the handshake fails.
+    // Logins count their attempts on Redis first, so they fail before anything else.
+    let untrusting = TestHost::local_with(&[("SKIFF_SESSION_STORE", &redis.url)]);
+    let login = untrusting.login(&account.email, PASSWORD).await;
+    assert_unavailable(login).await;
+}
