@@ -39,10 +39,13 @@ pub struct RedisFigures {
     /// In process, interleaved: `RedisSessions::get` / a bare `HGETALL` of the same key.
     pub store_read: Vec<Duration>,
     pub raw_read: Vec<Duration>,
-    /// `RedisSessions::write_data` / a bare `EVALSHA` of a one-`HSET` script with the
-    /// same data.
+    /// `RedisSessions::write_data` / a bare `EVALSHA` of the store's own
+    /// conditional-write script with the same arguments (on a second session), and
+    /// of a one-`HSET` script with the same data: the store's own cost, and what
+    /// the condition and the expiry cost on top of a plain write.
     pub store_write: Vec<Duration>,
     pub raw_write: Vec<Duration>,
+    pub plain_write: Vec<Duration>,
 }
 
 async fn functions_on(
@@ -99,10 +102,16 @@ async fn store_against_raw(url: &str, n: usize) -> Result<RedisFigures, BenchErr
     );
     let session = Session::start(SessionId::new_random(), owner.id, Timestamp::now());
     SessionStore::create(&sessions, &session).await?;
+    let bare = Session::start(SessionId::new_random(), owner.id, Timestamp::now());
+    SessionStore::create(&sessions, &bare).await?;
     // The key layout docs/sessions-on-redis.md documents.
     let key = format!("skiff:session:{{{}}}", session.id);
+    let bare_key = format!("skiff:session:{{{}}}", bare.id);
     let mut raw = ConnectionManager::new(redis::Client::open(info)?).await?;
-    let raw_script = Script::new("redis.call('HSET', KEYS[1], 'd', ARGV[1]) return 1");
+    let write_script = Script::new(include_str!(
+        "../../../shared/src/adapters/redis/scripts/write_session.lua"
+    ));
+    let plain_script = Script::new("redis.call('HSET', KEYS[1], 'd', ARGV[1]) return 1");
     let mut figures = RedisFigures {
         dynamodb: Warm {
             routes: Vec::new(),
@@ -116,8 +125,10 @@ async fn store_against_raw(url: &str, n: usize) -> Result<RedisFigures, BenchErr
         raw_read: Vec::with_capacity(n),
         store_write: Vec::with_capacity(n),
         raw_write: Vec::with_capacity(n),
+        plain_write: Vec::with_capacity(n),
     };
     let mut version = Version::INITIAL;
+    let mut bare_version = Version::INITIAL;
     for i in 0..n {
         let data = SessionData::parse(cart(i))?;
         let text = data.to_json_string();
@@ -132,13 +143,30 @@ async fn store_against_raw(url: &str, n: usize) -> Result<RedisFigures, BenchErr
         };
         version = now.version;
 
+        let now = Timestamp::now().unix_millis();
         let started = Instant::now();
-        let _: i64 = raw_script
+        let written: Option<(String, String)> = write_script
+            .key(&bare_key)
+            .arg(bare_version.get())
+            .arg(bare_version.next().get())
+            .arg(&text)
+            .arg(now)
+            .arg(now + 3_600_000)
+            .invoke_async(&mut raw)
+            .await?;
+        figures.raw_write.push(started.elapsed());
+        if written.is_none() {
+            return Err("a bare benchmark write lost its version".into());
+        }
+        bare_version = bare_version.next();
+
+        let started = Instant::now();
+        let _: i64 = plain_script
             .key(&key)
             .arg(&text)
             .invoke_async(&mut raw)
             .await?;
-        figures.raw_write.push(started.elapsed());
+        figures.plain_write.push(started.elapsed());
 
         let started = Instant::now();
         let read = sessions.get(session.id).await?;

@@ -76,26 +76,44 @@ fn write_redis(out: &mut String, redis: &RedisFigures) -> Result<(), BenchError>
         "\nThe store in process against the bare round trip it is built on, interleaved \
          call by call on one connection each: `RedisSessions::get` (an `HGETALL` and \
          decoding the session) against a bare `HGETALL` of the same key, and \
-         `RedisSessions::write_data` (the conditional-write script by `EVALSHA`) against \
-         a bare `EVALSHA` of a one-`HSET` script with the same data. Target: at most \
-         {REDIS_STORE_TARGET}× the bare round trip.\n"
+         `RedisSessions::write_data` (encoding the data, the conditional-write script \
+         by `EVALSHA`, the written session) against a bare `EVALSHA` of the same \
+         script with the same arguments. Target: at most {REDIS_STORE_TARGET}× the \
+         bare round trip. The last row puts the conditional write (version check, \
+         expiry) next to a bare `EVALSHA` of a one-`HSET` script with the same \
+         data: what the contract's semantics cost inside Redis.\n"
     )?;
     writeln!(
         out,
         "| operation | store p50 µs | bare p50 µs | store ÷ bare | target |\n| --- | ---: | ---: | ---: | --- |"
     )?;
-    for (name, store, raw) in [
-        ("read a session", &redis.store_read, &redis.raw_read),
-        ("write session data", &redis.store_write, &redis.raw_write),
+    for (name, store, raw, target) in [
+        ("read a session", &redis.store_read, &redis.raw_read, true),
+        (
+            "write session data",
+            &redis.store_write,
+            &redis.raw_write,
+            true,
+        ),
+        (
+            "write session data, against a plain one-`HSET` write",
+            &redis.store_write,
+            &redis.plain_write,
+            false,
+        ),
     ] {
         let (store, raw) = (summarize(store), summarize(raw));
         let ratio = store.p50 / raw.p50;
+        let verdict = if target {
+            verdict(ratio <= REDIS_STORE_TARGET)
+        } else {
+            "–"
+        };
         writeln!(
             out,
-            "| {name} | {:.0} | {:.0} | {ratio:.2} | {} |",
+            "| {name} | {:.0} | {:.0} | {ratio:.2} | {verdict} |",
             store.p50 * 1000.0,
             raw.p50 * 1000.0,
-            verdict(ratio <= REDIS_STORE_TARGET)
         )?;
     }
     Ok(())
