@@ -199,7 +199,10 @@ start_redis() {
     args+=(--appendonly no --dir "$tools_dir")
   fi
   if [ "$mode" = cluster ]; then
-    args+=(--cluster-enabled yes --cluster-config-file "$tools_dir/redis-cluster-$port.conf")
+    # The cluster bus gets a free port of its own (by default it is port + 10000,
+    # which does not exist above 55535).
+    args+=(--cluster-enabled yes --cluster-port "$(free_port)"
+      --cluster-config-file "$tools_dir/redis-cluster-$port.conf")
   fi
   redis-server "${args[@]}" &
   pids+=("$!")
