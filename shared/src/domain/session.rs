@@ -110,9 +110,11 @@ impl SessionData {
         &self.0
     }
 
-    /// The data as compact JSON text.
+    /// The data as compact JSON text, serialised from the map in place (every
+    /// session write calls this, so no copy of the data is made).
     pub fn to_json_string(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
+        // Serialising JSON values with string keys into a String cannot fail.
+        serde_json::to_string(&self.0).unwrap_or_default()
     }
 }
 

@@ -30,6 +30,8 @@ pub use messaging::{DeletionWorkflow, EventPublisher, JobMessage, JobQueue, Proc
 pub use notifications::NotificationStore;
 pub use records::{RecordStore, RecordWrite, next_record};
 pub use refresh_tokens::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome};
+#[cfg(any(feature = "dynamodb", feature = "redis"))]
+pub(crate) use sessions::stored_session_data;
 pub use sessions::{CreateSessionError, SessionStore, SessionWrite};
 pub use store_error::StoreError;
 pub use stores::{AllStores, Messaging, Stores};

@@ -3,6 +3,15 @@ use async_trait::async_trait;
 use super::StoreError;
 use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
 
+/// Session data as a store kept it (JSON text), checked as on the way in: a record
+/// that no longer parses or no longer fits is a store failure, never silently `{}`.
+#[cfg(any(feature = "dynamodb", feature = "redis"))]
+pub(crate) fn stored_session_data(text: &str) -> Result<SessionData, StoreError> {
+    let value =
+        serde_json::from_str(text).map_err(|e| StoreError::new("decode session data", e))?;
+    SessionData::parse(value).map_err(|e| StoreError::new("decode session data", e))
+}
+
 /// The result of a conditional write.
 #[derive(Debug)]
 pub enum SessionWrite {

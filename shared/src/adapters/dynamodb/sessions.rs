@@ -5,6 +5,7 @@ use super::item::{Item, get_bool, get_parsed, get_s, get_time, key, n, s, time};
 use super::owned::{OwnedQuery, owned_key};
 use super::{DynamoStore, SORT_KEY, TTL_ATTRIBUTE, is_condition_failure, ttl_after};
 use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
+use crate::ports::stored_session_data;
 use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
 
 fn session_key(id: SessionId) -> Item {
@@ -12,11 +13,7 @@ fn session_key(id: SessionId) -> Item {
 }
 
 fn session_from(item: &Item) -> Result<Session, StoreError> {
-    let data = serde_json::from_str(get_s(item, "data")?)
-        .map_err(|e| StoreError::new("decode session data", e))
-        .and_then(|value| {
-            SessionData::parse(value).map_err(|e| StoreError::new("decode session data", e))
-        })?;
+    let data = stored_session_data(get_s(item, "data")?)?;
     Ok(Session {
         id: get_parsed(item, "session_id")?,
         user_id: get_parsed(item, "user_id")?,

@@ -19,11 +19,6 @@ mod test_support;
 pub use connection::{RedisStore, RedisTopology};
 pub use sessions::RedisSessions;
 
-/// Redis's unix-millisecond form of a time.
-fn millis(at: crate::domain::Timestamp) -> i64 {
-    at.unix_millis()
-}
-
 fn failed(context: &'static str) -> impl FnOnce(redis::RedisError) -> crate::ports::StoreError {
     move |e| crate::ports::StoreError::new(context, e)
 }

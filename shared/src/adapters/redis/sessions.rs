@@ -4,8 +4,9 @@ use std::sync::{Arc, LazyLock};
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
-use super::{RedisStore, failed, millis};
+use super::{RedisStore, failed};
 use crate::domain::{Session, SessionData, SessionId, SessionPolicy, Timestamp, UserId, Version};
+use crate::ports::stored_session_data;
 use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError, UserStore};
 
 static CREATE: LazyLock<Script> =
@@ -40,7 +41,7 @@ impl RedisSessions {
     }
 
     fn idle_end(&self, now: Timestamp) -> i64 {
-        millis(now.saturating_add(self.policy.idle_timeout))
+        now.saturating_add(self.policy.idle_timeout).unix_millis()
     }
 }
 
@@ -70,19 +71,11 @@ fn parsed<T: std::str::FromStr>(
         .map_err(|_| StoreError::message("malformed session in redis"))
 }
 
-fn data_from(text: &str) -> Result<SessionData, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::new("decode session data", e))
-        .and_then(|value| {
-            SessionData::parse(value).map_err(|e| StoreError::new("decode session data", e))
-        })
-}
-
 fn session_from(id: SessionId, fields: &HashMap<String, String>) -> Result<Session, StoreError> {
     Ok(Session {
         id,
         user_id: parsed(fields, "u")?,
-        data: data_from(field(fields, "d")?)?,
+        data: stored_session_data(field(fields, "d")?)?,
         version: Version::new(parsed(fields, "v")?),
         created_at: Timestamp::from_unix_millis(parsed(fields, "c")?),
         last_extended_at: Timestamp::from_unix_millis(parsed(fields, "e")?),
@@ -105,7 +98,7 @@ impl SessionStore for RedisSessions {
         let _: i64 = INDEX
             .key(self.redis.index_key(session.user_id))
             .arg(session.id.to_string())
-            .arg(millis(absolute_end))
+            .arg(absolute_end.unix_millis())
             .invoke_async(&mut connection)
             .await
             .map_err(failed("index session"))?;
@@ -114,11 +107,11 @@ impl SessionStore for RedisSessions {
             .arg(session.user_id.to_string())
             .arg(session.data.to_json_string())
             .arg(session.version.get())
-            .arg(millis(session.created_at))
-            .arg(millis(session.last_extended_at))
+            .arg(session.created_at.unix_millis())
+            .arg(session.last_extended_at.unix_millis())
             .arg(if session.revoked { "1" } else { "0" })
-            .arg(millis(absolute_end))
-            .arg(millis(session.expires_at(&self.policy)))
+            .arg(absolute_end.unix_millis())
+            .arg(session.expires_at(&self.policy).unix_millis())
             .invoke_async(&mut connection)
             .await
             .map_err(failed("create session"))?;
@@ -160,7 +153,7 @@ impl SessionStore for RedisSessions {
             .arg(expected.get())
             .arg(next.get())
             .arg(data.to_json_string())
-            .arg(millis(now))
+            .arg(now.unix_millis())
             .arg(self.idle_end(now))
             .invoke_async(&mut self.redis.connection().await?)
             .await
@@ -183,7 +176,7 @@ impl SessionStore for RedisSessions {
     async fn extend(&self, id: SessionId, now: Timestamp) -> Result<(), StoreError> {
         let _: i64 = EXTEND
             .key(self.redis.session_key(id))
-            .arg(millis(now))
+            .arg(now.unix_millis())
             .arg(self.idle_end(now))
             .invoke_async(&mut self.redis.connection().await?)
             .await

@@ -3,7 +3,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
-use super::{RedisStore, failed, millis};
+use super::{RedisStore, failed};
 use crate::domain::{LoginThrottlePolicy, ThrottleKey, ThrottleState, Timestamp};
 use crate::ports::{StoreError, ThrottleChange, ThrottleStore};
 
@@ -60,7 +60,7 @@ impl ThrottleStore for RedisStore {
                 .key(&redis_key)
                 .arg(stored.as_deref().unwrap_or(""))
                 .arg(text)
-                .arg(millis(forget).max(1))
+                .arg(forget.unix_millis().max(1))
                 .invoke_async(&mut connection)
                 .await
                 .map_err(failed("write throttle counter"))?;
