@@ -23,6 +23,10 @@ pub enum Error {
     #[error("the email or password is incorrect")]
     /// Unknown email or wrong password: one answer for both (401).
     InvalidCredentials,
+    #[error("the ID token is invalid, expired or not from a trusted issuer")]
+    /// A federated login's or re-authentication's ID token was refused (401, the
+    /// same problem type as a wrong password).
+    InvalidIdToken,
     #[error("too many failed login attempts; try again later")]
     /// A login throttle is locked (429 with `Retry-After`).
     TooManyAttempts {

@@ -18,7 +18,7 @@ use skiff::domain::{
 use skiff::hosts::azure::{MessageSeal, QueueFunctions, queue_functions_router as router};
 use skiff::hosts::notifier;
 use skiff::jobs::JobRegistry;
-use skiff::ports::{Stores, User};
+use skiff::ports::{Login, Stores, User};
 
 /// Azurite, as `tests/run` names it in `SKIFF_TEST_AZURE_STORAGE`.
 fn client() -> StorageClient {
@@ -248,8 +248,10 @@ async fn a_step_for_an_unconfirmed_deletion_deletes_nothing() {
     let message = message_of("workflow/delete-data-unconfirmed.json");
     let mut owner = User {
         id: UserId::new_random(),
-        email: Email::parse(&format!("{}@example.com", uuid::Uuid::new_v4().simple())).unwrap(),
-        password_hash: "$argon2id$fake".into(),
+        login: Login::Password {
+            email: Email::parse(&format!("{}@example.com", uuid::Uuid::new_v4().simple())).unwrap(),
+            password_hash: "$argon2id$fake".into(),
+        },
         created_at: Timestamp::from_unix_millis(1_000),
         deleting: false,
     };

@@ -14,10 +14,13 @@ pub(super) struct Confirm {
     code: String,
 }
 
-/// The password again: a stolen access token alone must not erase an account.
+/// The password again (or, for a federated account, a fresh ID token): a stolen
+/// access token alone must not erase an account.
 #[derive(Deserialize)]
-pub(super) struct Reauthenticate {
-    password: String,
+#[serde(untagged)]
+pub(super) enum Reauthenticate {
+    Password { password: String },
+    IdToken { id_token: String },
 }
 
 /// `202` to `DELETE /account`.
@@ -52,9 +55,18 @@ pub(super) async fn request_deletion(
     Client(client): Client,
     JsonBody(reauth): JsonBody<Reauthenticate>,
 ) -> Result<(StatusCode, Json<Requested>), Error> {
-    api.credentials
-        .by_id(caller.user_id, reauth.password, client)
-        .await?;
+    match reauth {
+        Reauthenticate::Password { password } => {
+            api.credentials
+                .by_id(caller.user_id, password, client)
+                .await?
+        }
+        Reauthenticate::IdToken { id_token } => {
+            api.credentials
+                .by_id_and_id_token(caller.user_id, &id_token, client)
+                .await?
+        }
+    };
     let deletion = api.deletions.request(caller.user_id).await?;
     let body = Requested {
         deletion_id: deletion.id,

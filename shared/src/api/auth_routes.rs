@@ -42,6 +42,20 @@ pub(super) async fn login(
 }
 
 #[derive(Deserialize)]
+pub(super) struct FederatedRequest {
+    id_token: String,
+}
+
+pub(super) async fn federated_login(
+    State(state): State<AuthApi>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<FederatedRequest>,
+) -> Result<Response, Error> {
+    let tokens = state.auth.federated_login(&body.id_token, client).await?;
+    Ok(token_response(tokens))
+}
+
+#[derive(Deserialize)]
 pub(super) struct RefreshRequest {
     refresh_token: String,
 }

@@ -103,7 +103,8 @@ pub enum Part {
     Health,
     /// `GET /.well-known/openid-configuration` and `/.well-known/jwks.json`
     Discovery(Arc<Discovery>),
-    /// `POST /auth/{register,login,refresh,logout}`
+    /// `POST /auth/{register,login,refresh,logout}`, and `/auth/federated` when
+    /// issuers are trusted
     Auth(Box<AuthApi>),
     /// `GET /session`, `PUT|PATCH|DELETE /session/data`
     Sessions(SessionApi),
@@ -128,6 +129,7 @@ pub mod paths {
     pub const AUTH: &[&str] = &[
         "/auth/register",
         "/auth/login",
+        "/auth/federated",
         "/auth/refresh",
         "/auth/logout",
     ];
@@ -154,12 +156,21 @@ impl Part {
                 )
                 .route("/.well-known/jwks.json", get(discovery_routes::jwks))
                 .with_state(discovery),
-            Part::Auth(api) => Router::new()
-                .route("/auth/register", post(auth_routes::register))
-                .route("/auth/login", post(auth_routes::login))
-                .route("/auth/refresh", post(auth_routes::refresh))
-                .route("/auth/logout", post(auth_routes::logout))
-                .with_state(*api),
+            Part::Auth(api) => {
+                let routes = Router::new()
+                    .route("/auth/register", post(auth_routes::register))
+                    .route("/auth/login", post(auth_routes::login))
+                    .route("/auth/refresh", post(auth_routes::refresh))
+                    .route("/auth/logout", post(auth_routes::logout));
+                // Without trusted issuers the route does not exist (404), as in a
+                // deployment that never heard of federation.
+                let routes = if api.auth.federated() {
+                    routes.route("/auth/federated", post(auth_routes::federated_login))
+                } else {
+                    routes
+                };
+                routes.with_state(*api)
+            }
             Part::Sessions(api) => Router::new()
                 .route("/session", get(session_routes::get_session))
                 .route(

@@ -42,7 +42,10 @@ impl IntoResponse for Error {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, PROBLEM_JSON);
         match &self {
-            Error::Unauthenticated(_) | Error::InvalidCredentials | Error::InvalidRefreshToken => {
+            Error::Unauthenticated(_)
+            | Error::InvalidCredentials
+            | Error::InvalidIdToken
+            | Error::InvalidRefreshToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after } => {
@@ -77,7 +80,7 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
             "/problems/payload-too-large",
             "Payload too large",
         ),
-        Error::InvalidCredentials => (
+        Error::InvalidCredentials | Error::InvalidIdToken => (
             S::UNAUTHORIZED,
             "/problems/invalid-credentials",
             "Invalid credentials",

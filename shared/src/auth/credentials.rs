@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::bounded_hasher::{BoundedHasher, Verified};
+use super::federation::Federation;
 use super::login_throttles::{LoginThrottles, Reservation};
 use crate::domain::{ClientAddress, Email, Settlement, ThrottleKey, UserId};
 use crate::error::Error;
@@ -13,9 +14,11 @@ use crate::ports::{User, UserStore};
 /// Cheap to clone; built once per process.
 #[derive(Clone)]
 pub struct CredentialCheck {
-    users: Arc<dyn UserStore>,
+    pub(super) users: Arc<dyn UserStore>,
     pub(super) hasher: BoundedHasher,
     pub(super) throttles: LoginThrottles,
+    /// The trusted OIDC issuers, when federated login is on.
+    pub(super) federation: Option<Arc<Federation>>,
 }
 
 impl CredentialCheck {
@@ -29,7 +32,20 @@ impl CredentialCheck {
             users,
             hasher,
             throttles,
+            federation: None,
         }
+    }
+
+    /// Also accepts ID tokens of `federation`'s issuers (`POST /auth/federated`,
+    /// and re-authentication of federated accounts).
+    pub fn with_federation(mut self, federation: Arc<Federation>) -> Self {
+        self.federation = Some(federation);
+        self
+    }
+
+    /// Whether federated login is on (`SKIFF_FEDERATED_ISSUERS` is set).
+    pub fn federated(&self) -> bool {
+        self.federation.is_some()
     }
 
     /// The account `email` names, if `password` is its password. Every outcome for
@@ -74,7 +90,8 @@ impl CredentialCheck {
         let user = self.users.find_by_id(id).await?;
         let login = user
             .as_ref()
-            .map_or_else(|| id.to_string(), |u| u.email.as_str().to_owned());
+            .and_then(User::password_email)
+            .map_or_else(|| id.to_string(), |e| e.as_str().to_owned());
         let reservation = self
             .throttles
             .admit(ThrottleKey::for_login(&login, client).to_vec())
@@ -88,7 +105,12 @@ impl CredentialCheck {
         user: Option<User>,
         password: String,
     ) -> Result<User, Error> {
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        // A federated account has no hash: the dummy one is checked instead, so
+        // it answers like an unknown account, in the same time.
+        let stored = user
+            .as_ref()
+            .and_then(User::password_hash)
+            .map(str::to_owned);
         let verified = match self.hasher.verify(password, stored).await {
             Ok(verified) => verified,
             Err(e) => {
@@ -115,9 +137,12 @@ impl CredentialCheck {
 
     /// Best effort: the password was right either way, and the next login tries again.
     async fn upgrade(&self, user: &User, new_hash: &str) {
+        let Some(old_hash) = user.password_hash() else {
+            return;
+        };
         match self
             .users
-            .replace_password_hash(user.id, &user.password_hash, new_hash)
+            .replace_password_hash(user.id, old_hash, new_hash)
             .await
         {
             Ok(true) => {
@@ -175,8 +200,10 @@ mod tests {
         let weak = PasswordHasher::weaker_hash_for_tests("correct horse battery");
         let user = User {
             id: UserId::new_random(),
-            email: Email::parse("old@example.com").unwrap(),
-            password_hash: weak.clone(),
+            login: crate::ports::Login::Password {
+                email: Email::parse("old@example.com").unwrap(),
+                password_hash: weak.clone(),
+            },
             created_at: Timestamp::now(),
             deleting: false,
         };
@@ -191,19 +218,21 @@ mod tests {
             Err(Error::InvalidCredentials)
         ));
         let stored = stores.users.find_by_id(user.id).await.unwrap().unwrap();
-        assert_eq!(stored.password_hash, weak, "a failed login changes nothing");
+        assert_eq!(
+            stored.password_hash(),
+            Some(weak.as_str()),
+            "a failed login changes nothing"
+        );
 
         check
             .by_email("old@example.com", "correct horse battery".into(), client)
             .await
             .unwrap();
         let stored = stores.users.find_by_id(user.id).await.unwrap().unwrap();
+        let hash = stored.password_hash().unwrap();
         assert!(
-            stored
-                .password_hash
-                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{}",
-            stored.password_hash
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
         );
         check
             .by_email("old@example.com", "correct horse battery".into(), client)

@@ -6,6 +6,8 @@ mod argon2_memory;
 mod authenticator;
 mod bounded_hasher;
 mod credentials;
+mod federated_credentials;
+pub mod federation;
 mod keys;
 mod login_throttles;
 mod password_hasher;
@@ -15,6 +17,8 @@ pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifie
 pub use authenticator::{Authenticated, Authenticator};
 pub use bounded_hasher::{BoundedHasher, HashingLimits, Verified};
 pub use credentials::CredentialCheck;
+pub use federated_credentials::REAUTHENTICATION_WINDOW;
+pub use federation::Federation;
 pub use keys::{Jwk, Jwks, KeyError, KeyRing, PublicKeys, generate_private_key_pem};
 pub use login_throttles::{LoginThrottles, Reservation};
 pub use password_hasher::PasswordHasher;

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use super::bounded_hasher::HashingLimits;
 use super::credentials::CredentialCheck;
+use super::federation::FederatedIssuer;
 use super::{Authenticated, TokenSigner};
 use crate::domain::{
     ClientAddress, Email, LoginThrottlePolicy, Password, RefreshToken, Session, SessionId,
@@ -10,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::Error;
 use crate::ports::{
-    Clock, CreateSessionError, CreateUserError, RefreshTokenRecord, RefreshTokenStore,
+    Clock, CreateSessionError, CreateUserError, Login, RefreshTokenRecord, RefreshTokenStore,
     RotateOutcome, SessionStore, Stores, User, UserStore,
 };
 
@@ -29,6 +30,9 @@ pub struct AuthSettings {
     pub throttles: LoginThrottlePolicy,
     /// How many hashes run at once.
     pub hashing: HashingLimits,
+    /// The OIDC issuers whose ID tokens log in (`SKIFF_FEDERATED_ISSUERS`);
+    /// empty turns federated login off.
+    pub federated_issuers: Vec<FederatedIssuer>,
 }
 
 /// What a successful login or refresh hands the client.
@@ -99,8 +103,10 @@ impl AuthService {
         };
         let user = User {
             id: UserId::new_random(),
-            email,
-            password_hash,
+            login: Login::Password {
+                email,
+                password_hash,
+            },
             created_at: self.clock.now(),
             deleting: false,
         };
@@ -117,7 +123,18 @@ impl AuthService {
                 reservation.settle(Settlement::Released).await;
                 Err(e.into())
             }
+            Err(CreateUserError::IdentityTaken) => {
+                reservation.settle(Settlement::Released).await;
+                Err(Error::Internal(
+                    "a password account was refused for an identity".into(),
+                ))
+            }
         }
+    }
+
+    /// Whether `POST /auth/federated` is served (issuers are configured).
+    pub fn federated(&self) -> bool {
+        self.credentials.federated()
     }
 
     /// Checks the password through the throttles, then starts a session.
@@ -128,17 +145,31 @@ impl AuthService {
         client: ClientAddress,
     ) -> Result<IssuedTokens, Error> {
         let user = self.credentials.by_email(email, password, client).await?;
+        self.start_session(user.id).await
+    }
 
+    /// Verifies an ID token of a trusted issuer (through the login throttles), then
+    /// starts a session for its account, creating the account on first use.
+    pub async fn federated_login(
+        &self,
+        id_token: &str,
+        client: ClientAddress,
+    ) -> Result<IssuedTokens, Error> {
+        let user = self.credentials.by_id_token(id_token, client).await?;
+        self.start_session(user.id).await
+    }
+
+    async fn start_session(&self, user_id: UserId) -> Result<IssuedTokens, Error> {
         // Two independent writes, sent together. If one fails the login fails;
         // a refresh token written without its session can never be used, because
         // refreshing checks the session first.
         let now = self.clock.now();
-        let session = Session::start(SessionId::new_random(), user.id, now);
+        let session = Session::start(SessionId::new_random(), user_id, now);
         let refresh_token = RefreshToken::generate();
         let record = RefreshTokenRecord {
             hash: refresh_token.hash(),
             session_id: session.id,
-            user_id: user.id,
+            user_id,
             issued_at: now,
             spent_at: None,
         };
@@ -157,8 +188,8 @@ impl AuthService {
                 .await
                 .map_err(Error::from)
         })?;
-        tracing::info!(user_id = %user.id, session_id = %session.id, "login succeeded");
-        self.issue(user.id, session.id, refresh_token)
+        tracing::info!(%user_id, session_id = %session.id, "login succeeded");
+        self.issue(user_id, session.id, refresh_token)
     }
 
     /// Rotates the refresh token. Presenting a spent token is treated as theft:

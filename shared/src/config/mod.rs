@@ -11,6 +11,7 @@ pub use session_store::{
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::auth::federation::{FederatedIssuer, parse_issuers};
 use crate::auth::{AuthSettings, HashingLimits};
 use crate::domain::{LoginThrottlePolicy, SessionPolicy, ThrottleLimit};
 
@@ -221,7 +222,24 @@ pub fn auth_settings<F: Fn(&str) -> Option<String>>(
             queue_timeout: env
                 .duration_or("SKIFF_HASH_QUEUE_TIMEOUT", hashing_default.queue_timeout)?,
         },
+        federated_issuers: federated_issuers(env)?,
     })
+}
+
+/// `SKIFF_FEDERATED_ISSUERS`: a JSON array of `{"issuer", "audiences": [..],
+/// "jwks_uri"?}`; unset turns federated login off.
+pub fn federated_issuers<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Vec<FederatedIssuer>, ConfigError> {
+    const NAME: &str = "SKIFF_FEDERATED_ISSUERS";
+    match env.raw(NAME) {
+        None => Ok(Vec::new()),
+        Some(value) => parse_issuers(&value).map_err(|reason| ConfigError {
+            name: NAME,
+            value,
+            reason,
+        }),
+    }
 }
 
 /// Jobs and account-deletion settings shared by every host.

@@ -3,6 +3,7 @@
 mod deletion;
 mod email;
 mod event;
+mod identity;
 mod ids;
 mod job;
 mod password;
@@ -15,6 +16,7 @@ mod timestamp;
 pub use deletion::{CodeHash, ConfirmationCode, Deletion, DeletionStatus, MAX_WRONG_CODES};
 pub use email::{Email, EmailError};
 pub use event::{AppEvent, AppEventKind, BadAppEventKind, Event, EventDetail, Notification};
+pub use identity::{FederatedIdentity, IdentityError};
 pub use ids::{DeletionId, JobId, NotificationId, SessionId, UserId};
 pub use job::{
     AlreadyFinished, IdempotencyKey, Job, JobInput, JobInputTooLarge, JobKind, JobStatus,

@@ -9,7 +9,7 @@ use axum::Router;
 use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
 use crate::app::{App, AppContext, Records};
 use crate::auth::{
-    AuthService, AuthSettings, Authenticator, BoundedHasher, CredentialCheck, KeyRing,
+    AuthService, AuthSettings, Authenticator, BoundedHasher, CredentialCheck, Federation, KeyRing,
     LoginThrottles, PasswordHasher, PublicKeys, TokenSigner, TokenVerifier,
 };
 use crate::config::WorkSettings;
@@ -36,13 +36,14 @@ fn authenticator(stores: &Stores, keys: &PublicKeys, settings: &AuthSettings) ->
     )
 }
 
-/// Password checks through the login throttles and the hashing bound: login,
-/// registration and the re-authentication before an account deletion.
+/// Password (and ID token) checks through the login throttles and the hashing
+/// bound: login, registration and the re-authentication before an account
+/// deletion. The trusted issuers' key caches live in it, one per process.
 pub fn credential_check(
     stores: &Stores,
     settings: &AuthSettings,
 ) -> Result<CredentialCheck, Error> {
-    Ok(CredentialCheck::new(
+    let check = CredentialCheck::new(
         stores.users.clone(),
         BoundedHasher::new(PasswordHasher::new()?, settings.hashing),
         LoginThrottles::new(
@@ -51,7 +52,12 @@ pub fn credential_check(
             settings.throttles,
             settings.hashing.queue_timeout,
         ),
-    ))
+    );
+    Ok(if settings.federated_issuers.is_empty() {
+        check
+    } else {
+        check.with_federation(Arc::new(Federation::new(&settings.federated_issuers)))
+    })
 }
 
 /// Register, login, refresh and logout: needs the private signing keys. Share

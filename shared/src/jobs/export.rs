@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{JobContext, JobError, JobHandler};
-use crate::domain::Job;
-use crate::ports::StoreError;
+use crate::domain::{Email, Job};
+use crate::ports::{Login, StoreError};
 
 /// `export`: the caller's account as data: the user without any password hash,
 /// the sessions without any token, and the jobs (this one excluded: it is not
@@ -63,12 +63,20 @@ impl JobHandler for Export {
                 shown
             })
             .collect();
+        let mut account = json!({
+            "user_id": user.id,
+            "created_at": user.created_at,
+        });
+        match &user.login {
+            Login::Password { email, .. } => account["email"] = json!(email.as_str()),
+            Login::Federated { identity, email } => {
+                account["email"] = json!(email.as_ref().map(Email::as_str));
+                account["issuer"] = json!(identity.issuer());
+                account["subject"] = json!(identity.subject());
+            }
+        }
         Ok(json!({
-            "user": {
-                "user_id": user.id,
-                "email": user.email.as_str(),
-                "created_at": user.created_at,
-            },
+            "user": account,
             "sessions": sessions,
             "jobs": jobs,
         }))

@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{
-    CreateUserError, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, SessionStore,
+    CreateUserError, Login, RefreshTokenRecord, RefreshTokenStore, RotateOutcome, SessionStore,
     SessionWrite, ThrottleStore, User, UserStore, throttles,
 };
 use crate::domain::{
-    Admission, ClientAddress, Email, LoginThrottlePolicy, RefreshToken, Session, SessionData,
-    SessionId, Settlement, ThrottleKey, ThrottleLimit, Timestamp, UserId, Version,
+    Admission, ClientAddress, Email, FederatedIdentity, LoginThrottlePolicy, RefreshToken, Session,
+    SessionData, SessionId, Settlement, ThrottleKey, ThrottleLimit, Timestamp, UserId, Version,
 };
 
 /// Where the suite's clock starts: 2100-01-01. Test times are in the future so that
@@ -43,8 +43,23 @@ pub(crate) fn unique_email() -> String {
 pub(crate) fn user(email: &str) -> User {
     User {
         id: UserId::new_random(),
-        email: Email::parse(email).unwrap(),
-        password_hash: "$argon2id$fake".into(),
+        login: Login::Password {
+            email: Email::parse(email).unwrap(),
+            password_hash: "$argon2id$fake".into(),
+        },
+        created_at: at(1_000),
+        deleting: false,
+    }
+}
+
+/// A federated account at a test issuer, with a verified email.
+pub(crate) fn federated_user(issuer: &str, subject: &str, email: Option<&str>) -> User {
+    User {
+        id: UserId::new_random(),
+        login: Login::Federated {
+            identity: FederatedIdentity::new(issuer, subject).unwrap(),
+            email: email.map(|e| Email::parse(e).unwrap()),
+        },
         created_at: at(1_000),
         deleting: false,
     }
@@ -58,15 +73,21 @@ pub(crate) async fn emails_are_unique_and_users_found_both_ways(store: &impl Use
         store.create(&user(&email.to_uppercase())).await,
         Err(CreateUserError::EmailTaken)
     ));
-    let by_email = store.find_by_email(&alice.email).await.unwrap().unwrap();
+    let alice_email = alice.password_email().unwrap();
+    let by_email = store.find_by_email(alice_email).await.unwrap().unwrap();
     assert_eq!(
         (by_email.id, by_email.created_at),
         (alice.id, alice.created_at)
     );
-    assert_eq!(by_email.password_hash, alice.password_hash);
+    assert_eq!(by_email.password_hash(), alice.password_hash());
     assert_eq!(
-        store.find_by_id(alice.id).await.unwrap().unwrap().email,
-        alice.email
+        store
+            .find_by_id(alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_email(),
+        Some(alice_email)
     );
     assert!(
         store
@@ -407,21 +428,91 @@ pub(crate) async fn password_hashes_are_replaced_only_from_the_expected_one(
     );
     assert!(
         store
-            .replace_password_hash(owner.id, &owner.password_hash, "$argon2id$new")
+            .replace_password_hash(owner.id, owner.password_hash().unwrap(), "$argon2id$new")
             .await
             .unwrap()
     );
     for found in [
         store.find_by_id(owner.id).await.unwrap(),
-        store.find_by_email(&owner.email).await.unwrap(),
+        store
+            .find_by_email(owner.password_email().unwrap())
+            .await
+            .unwrap(),
     ] {
-        assert_eq!(found.unwrap().password_hash, "$argon2id$new");
+        assert_eq!(found.unwrap().password_hash(), Some("$argon2id$new"));
     }
     assert!(
         !store
             .replace_password_hash(UserId::new_random(), "x", "y")
             .await
             .unwrap()
+    );
+}
+
+/// A federated account is found by its (`iss`, `sub`) pair only: the same subject
+/// at another issuer is another identity, its verified email never finds it (nor
+/// blocks a password account with that email), a second create of the pair is
+/// refused, and deleting the account frees the pair.
+pub(crate) async fn federated_identities_are_unique_and_separate_from_emails(
+    store: &impl UserStore,
+) {
+    let subject = uuid::Uuid::new_v4().to_string();
+    let email = unique_email();
+    let issuer = "https://issuer.example/pool-a";
+    let fed = federated_user(issuer, &subject, Some(&email));
+    store.create(&fed).await.unwrap();
+    assert!(matches!(
+        store.create(&federated_user(issuer, &subject, None)).await,
+        Err(CreateUserError::IdentityTaken)
+    ));
+    let identity = fed.identity().unwrap();
+    for found in [
+        store.find_by_identity(identity).await.unwrap().unwrap(),
+        store.find_by_id(fed.id).await.unwrap().unwrap(),
+    ] {
+        assert_eq!(found.id, fed.id);
+        assert_eq!(found.identity(), Some(identity));
+        assert!(found.password_hash().is_none());
+        match &found.login {
+            Login::Federated { email: kept, .. } => {
+                assert_eq!(kept.as_ref().map(Email::as_str), Some(email.as_str()))
+            }
+            Login::Password { .. } => panic!("a federated account came back with a password"),
+        }
+    }
+    let elsewhere = FederatedIdentity::new("https://issuer.example/pool-b", &subject).unwrap();
+    assert!(store.find_by_identity(&elsewhere).await.unwrap().is_none());
+    let parsed = Email::parse(&email).unwrap();
+    assert!(store.find_by_email(&parsed).await.unwrap().is_none());
+    let password_account = user(&email);
+    store.create(&password_account).await.unwrap();
+    assert_eq!(
+        store.find_by_email(&parsed).await.unwrap().unwrap().id,
+        password_account.id
+    );
+    assert!(
+        !store
+            .replace_password_hash(fed.id, "$argon2id$fake", "$argon2id$new")
+            .await
+            .unwrap()
+    );
+
+    store.begin_deletion(fed.id).await.unwrap();
+    assert!(
+        store
+            .find_by_identity(identity)
+            .await
+            .unwrap()
+            .unwrap()
+            .deleting
+    );
+    store.delete(fed.id).await.unwrap();
+    assert!(store.find_by_identity(identity).await.unwrap().is_none());
+    let again = federated_user(issuer, &subject, None);
+    store.create(&again).await.unwrap();
+    assert_eq!(
+        store.find_by_identity(identity).await.unwrap().unwrap().id,
+        again.id
     );
 }
 
@@ -438,6 +529,10 @@ macro_rules! conformance_tests {
             #[tokio::test]
             async fn emails_are_unique_and_users_found_both_ways() {
                 suite::emails_are_unique_and_users_found_both_ways(&$store).await;
+            }
+            #[tokio::test]
+            async fn federated_identities_are_unique_and_separate_from_emails() {
+                suite::federated_identities_are_unique_and_separate_from_emails(&$store).await;
             }
             #[tokio::test]
             async fn sessions_round_trip_and_write_only_on_their_version() {

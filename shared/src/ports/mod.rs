@@ -36,4 +36,4 @@ pub use sessions::{CreateSessionError, SessionStore, SessionWrite};
 pub use store_error::StoreError;
 pub use stores::{AllStores, Messaging, Stores};
 pub use throttles::{ThrottleChange, ThrottleStore};
-pub use users::{CreateUserError, User, UserStore};
+pub use users::{CreateUserError, Login, User, UserStore};

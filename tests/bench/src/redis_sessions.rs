@@ -12,7 +12,7 @@ use skiff::adapters::sqlite::SqliteStore;
 use skiff::domain::{
     Email, Session, SessionData, SessionId, SessionPolicy, Timestamp, UserId, Version,
 };
-use skiff::ports::{SessionStore, SessionWrite, User, UserStore};
+use skiff::ports::{Login, SessionStore, SessionWrite, User, UserStore};
 
 use crate::config::BenchConfig;
 use crate::events::Fixtures;
@@ -86,11 +86,13 @@ async fn store_against_raw(url: &str, n: usize) -> Result<RedisFigures, BenchErr
     let users = SqliteStore::open_in_memory()?;
     let owner = User {
         id: UserId::new_random(),
-        email: Email::parse(&format!(
-            "bench-{}@example.com",
-            uuid::Uuid::new_v4().simple()
-        ))?,
-        password_hash: "$argon2id$unused".into(),
+        login: Login::Password {
+            email: Email::parse(&format!(
+                "bench-{}@example.com",
+                uuid::Uuid::new_v4().simple()
+            ))?,
+            password_hash: "$argon2id$unused".into(),
+        },
         created_at: Timestamp::now(),
         deleting: false,
     };

@@ -3,8 +3,9 @@
 //!
 //! | item | `pk` | `sk` | notes |
 //! | --- | --- | --- | --- |
-//! | user | `USER#<user_id>` | `USER` | email, password_hash, created_at, deleting? |
+//! | user | `USER#<user_id>` | `USER` | email and password_hash, or issuer, subject and verified_email?; created_at, deleting? |
 //! | email claim | `EMAIL#<email>` | `EMAIL` | the user, denormalised: login is one read |
+//! | identity claim | `IDENTITY#<sha256 of iss and sub>` | `IDENTITY` | the federated user, denormalised |
 //! | session | `SESSION#<session_id>` | `SESSION` | data, version, timestamps, revoked, `ttl` |
 //! | refresh token | `REFRESH#<sha256>` | `REFRESH` | session_id, user_id, issued_at, spent_at?, `ttl` |
 //! | login throttle | `THROTTLE#<scope>_<sha256>` | `THROTTLE` | state (JSON), rev, `ttl` |

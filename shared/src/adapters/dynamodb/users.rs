@@ -5,8 +5,8 @@ use super::DynamoStore;
 use super::item::{Item, get_parsed, get_s, get_time, key, s, time};
 use super::owned::owned_key;
 use super::transactions::{cancellation_code, put_if_absent, transact};
-use crate::domain::{Email, UserId};
-use crate::ports::{CreateUserError, StoreError, User, UserStore};
+use crate::domain::{Email, FederatedIdentity, UserId};
+use crate::ports::{CreateUserError, Login, StoreError, User, UserStore};
 
 fn user_key(id: UserId) -> Item {
     owned_key(id, "USER")
@@ -16,20 +16,63 @@ fn email_key(email: &Email) -> Item {
     key(format!("EMAIL#{}", email.as_str()), "EMAIL")
 }
 
+fn identity_key(identity: &FederatedIdentity) -> Item {
+    key(format!("IDENTITY#{}", identity.key()), "IDENTITY")
+}
+
+/// The item that finds the account by what it signs in with.
+fn claim_key(user: &User) -> Item {
+    match &user.login {
+        Login::Password { email, .. } => email_key(email),
+        Login::Federated { identity, .. } => identity_key(identity),
+    }
+}
+
 fn attributes(user: &User, mut item: Item) -> Item {
     item.insert("user_id".into(), s(user.id.to_string()));
-    item.insert("email".into(), s(user.email.as_str()));
-    item.insert("password_hash".into(), s(&user.password_hash));
+    match &user.login {
+        Login::Password {
+            email,
+            password_hash,
+        } => {
+            item.insert("email".into(), s(email.as_str()));
+            item.insert("password_hash".into(), s(password_hash));
+        }
+        Login::Federated { identity, email } => {
+            item.insert("issuer".into(), s(identity.issuer()));
+            item.insert("subject".into(), s(identity.subject()));
+            if let Some(email) = email {
+                item.insert("verified_email".into(), s(email.as_str()));
+            }
+        }
+    }
     item.insert("created_at".into(), time(user.created_at));
     item
 }
 
+fn decode_email(text: &str) -> Result<Email, StoreError> {
+    Email::parse(text).map_err(|e| StoreError::new("decode dynamodb item", e))
+}
+
 fn user_from(item: &Item) -> Result<User, StoreError> {
+    let login = if item.contains_key("password_hash") {
+        Login::Password {
+            email: decode_email(get_s(item, "email")?)?,
+            password_hash: get_s(item, "password_hash")?.to_owned(),
+        }
+    } else {
+        Login::Federated {
+            identity: FederatedIdentity::new(get_s(item, "issuer")?, get_s(item, "subject")?)
+                .map_err(|e| StoreError::new("decode dynamodb item", e))?,
+            email: match item.get("verified_email") {
+                Some(_) => Some(decode_email(get_s(item, "verified_email")?)?),
+                None => None,
+            },
+        }
+    };
     Ok(User {
         id: get_parsed(item, "user_id")?,
-        email: Email::parse(get_s(item, "email")?)
-            .map_err(|e| StoreError::new("decode dynamodb item", e))?,
-        password_hash: get_s(item, "password_hash")?.to_owned(),
+        login,
         created_at: get_time(item, "created_at")?,
         deleting: matches!(item.get("deleting"), Some(AttributeValue::Bool(true))),
     })
@@ -47,9 +90,9 @@ impl DynamoStore {
 
 #[async_trait]
 impl UserStore for DynamoStore {
-    /// The user item and the email claim are written in one transaction, each on
-    /// condition that it does not exist yet: the email is unique without a GSI
-    /// (GSI reads are only eventually consistent).
+    /// The user item and the claim (its email or identity) are written in one
+    /// transaction, each on condition that it does not exist yet: the claim is
+    /// unique without a GSI (GSI reads are only eventually consistent).
     async fn create(&self, user: &User) -> Result<(), CreateUserError> {
         let result = transact(
             self.client
@@ -60,12 +103,15 @@ impl UserStore for DynamoStore {
                 )?)
                 .transact_items(put_if_absent(
                     self.table(),
-                    attributes(user, email_key(&user.email)),
+                    attributes(user, claim_key(user)),
                 )?),
         )
         .await;
         if cancellation_code(&result, 1) == Some("ConditionalCheckFailed") {
-            return Err(CreateUserError::EmailTaken);
+            return Err(match user.login {
+                Login::Password { .. } => CreateUserError::EmailTaken,
+                Login::Federated { .. } => CreateUserError::IdentityTaken,
+            });
         }
         result
             .map(|_| ())
@@ -74,6 +120,13 @@ impl UserStore for DynamoStore {
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         self.get_user_item(email_key(email)).await
+    }
+
+    async fn find_by_identity(
+        &self,
+        identity: &FederatedIdentity,
+    ) -> Result<Option<User>, StoreError> {
+        self.get_user_item(identity_key(identity)).await
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -93,7 +146,7 @@ impl UserStore for DynamoStore {
             return Ok(false);
         };
         let mut replaced = false;
-        for key in [email_key(&user.email), user_key(id)] {
+        for key in [claim_key(&user), user_key(id)] {
             let result = self
                 .client
                 .update_item()
@@ -114,13 +167,13 @@ impl UserStore for DynamoStore {
         Ok(replaced)
     }
 
-    /// Both the user item and the email claim carry the flag: login reads the
-    /// claim, session creation checks the user item.
+    /// Both the user item and the claim carry the flag: login reads the claim,
+    /// session creation checks the user item.
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
         let Some(user) = self.find_by_id(id).await? else {
             return Ok(());
         };
-        for key in [user_key(id), email_key(&user.email)] {
+        for key in [user_key(id), claim_key(&user)] {
             let result = self
                 .client
                 .update_item()
@@ -146,7 +199,7 @@ impl UserStore for DynamoStore {
         let Some(user) = self.find_by_id(id).await? else {
             return Ok(());
         };
-        self.delete_keys([email_key(&user.email), user_key(id)], "delete user")
+        self.delete_keys([claim_key(&user), user_key(id)], "delete user")
             .await
     }
 }

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use super::{RedisSessions, RedisStore, RedisTopology};
 use crate::adapters::sqlite::SqliteStore;
 use crate::domain::{
-    Email, LoginThrottlePolicy, RefreshTokenHash, Session, SessionData, SessionId, SessionPolicy,
-    ThrottleKey, ThrottleState, Timestamp, UserId, Version,
+    Email, FederatedIdentity, LoginThrottlePolicy, RefreshTokenHash, Session, SessionData,
+    SessionId, SessionPolicy, ThrottleKey, ThrottleState, Timestamp, UserId, Version,
 };
 use crate::ports::{
     CreateSessionError, CreateUserError, RefreshTokenRecord, RefreshTokenStore, RotateOutcome,
@@ -77,6 +77,12 @@ impl UserStore for SplitStore {
     }
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         self.main.find_by_email(email).await
+    }
+    async fn find_by_identity(
+        &self,
+        identity: &FederatedIdentity,
+    ) -> Result<Option<User>, StoreError> {
+        self.main.find_by_identity(identity).await
     }
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.main.find_by_id(id).await

@@ -1,22 +1,42 @@
 use async_trait::async_trait;
+use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, is_unique_violation, parse_column};
-use crate::domain::{Email, Timestamp, UserId};
-use crate::ports::{CreateUserError, StoreError, User, UserStore};
+use crate::domain::{Email, FederatedIdentity, Timestamp, UserId};
+use crate::ports::{CreateUserError, Login, StoreError, User, UserStore};
 
-const COLUMNS: &str = "user_id, email, password_hash, created_at, deleting";
+const COLUMNS: &str =
+    "user_id, email, password_hash, issuer, subject, verified_email, created_at, deleting";
+
+fn bad_column(column: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(e))
+}
+
+fn email_column(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Email>> {
+    row.get::<_, Option<String>>(column)?
+        .map(|e| Email::parse(&e).map_err(|err| bad_column(column, err)))
+        .transpose()
+}
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let email: String = row.get(1)?;
+    let login = match (email_column(row, 1)?, row.get::<_, Option<String>>(2)?) {
+        (Some(email), Some(password_hash)) => Login::Password {
+            email,
+            password_hash,
+        },
+        // The table's CHECK guarantees the other kind has both parts.
+        _ => Login::Federated {
+            identity: FederatedIdentity::new(&row.get::<_, String>(3)?, &row.get::<_, String>(4)?)
+                .map_err(|e| bad_column(3, e))?,
+            email: email_column(row, 5)?,
+        },
+    };
     Ok(User {
         id: parse_column(row.get(0)?, 0)?,
-        email: Email::parse(&email).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        password_hash: row.get(2)?,
-        created_at: Timestamp::from_unix_millis(row.get(3)?),
-        deleting: row.get(4)?,
+        login,
+        created_at: Timestamp::from_unix_millis(row.get(6)?),
+        deleting: row.get(7)?,
     })
 }
 
@@ -24,14 +44,42 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 impl UserStore for SqliteStore {
     async fn create(&self, user: &User) -> Result<(), CreateUserError> {
         let user = user.clone();
+        let taken = match user.login {
+            Login::Password { .. } => CreateUserError::EmailTaken,
+            Login::Federated { .. } => CreateUserError::IdentityTaken,
+        };
         let inserted = self
             .call("insert user", move |conn| {
+                let (email, hash, issuer, subject, verified) = match &user.login {
+                    Login::Password {
+                        email,
+                        password_hash,
+                    } => (
+                        Some(email.as_str()),
+                        Some(password_hash.as_str()),
+                        None,
+                        None,
+                        None,
+                    ),
+                    Login::Federated { identity, email } => (
+                        None,
+                        None,
+                        Some(identity.issuer()),
+                        Some(identity.subject()),
+                        email.as_ref().map(Email::as_str),
+                    ),
+                };
                 match conn.execute(
-                    &format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                    &format!(
+                        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ),
                     params![
                         user.id.to_string(),
-                        user.email.as_str(),
-                        user.password_hash,
+                        email,
+                        hash,
+                        issuer,
+                        subject,
+                        verified,
                         user.created_at.unix_millis(),
                         user.deleting
                     ],
@@ -42,11 +90,7 @@ impl UserStore for SqliteStore {
                 }
             })
             .await?;
-        if inserted {
-            Ok(())
-        } else {
-            Err(CreateUserError::EmailTaken)
-        }
+        if inserted { Ok(()) } else { Err(taken) }
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
@@ -55,6 +99,22 @@ impl UserStore for SqliteStore {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
                 [email],
+                user_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn find_by_identity(
+        &self,
+        identity: &FederatedIdentity,
+    ) -> Result<Option<User>, StoreError> {
+        let identity = identity.clone();
+        self.call("find user by identity", move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM users WHERE issuer = ?1 AND subject = ?2"),
+                [identity.issuer(), identity.subject()],
                 user_from_row,
             )
             .optional()
