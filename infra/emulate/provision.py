@@ -34,10 +34,10 @@ Queue policies are not either: SNS's delivery to SQS happens inside moto.
 Step Functions executions are switched on in moto before the state machine is
 created (moto only runs executions when told to).
 Any other resource type stops provisioning, so the emulation cannot silently lag
-behind the template. Conditions are evaluated from the parameters (Fn::Equals), a
-resource whose condition is false is left out, Fn::If picks its branch and
-AWS::NoValue removes what it stands for; the Globals section's function
-environment is merged into each function's, as SAM does.
+behind the template. Conditions are evaluated from the parameters (Fn::Equals,
+Fn::Or, Fn::And, Fn::Not and Condition), a resource whose condition is false is
+left out, Fn::If picks its branch and AWS::NoValue removes what it stands for; the
+Globals section's function environment is merged into each function's, as SAM does.
 """
 
 import argparse
@@ -122,6 +122,14 @@ class Stack:
             if kind == "Fn::Equals":
                 left, right = self.resolve(arg)
                 return left == right
+            if kind == "Fn::Or":
+                return any(self.resolve(arg))
+            if kind == "Fn::And":
+                return all(self.resolve(arg))
+            if kind == "Fn::Not":
+                return not self.resolve(arg)[0]
+            if kind == "Condition":
+                return self.conditions[arg]
             if kind == "Ref":
                 return self.refs[arg]
             if kind == "Fn::GetAtt":

@@ -4,12 +4,14 @@
 
 mod aws_local;
 mod azure_local;
+mod cognito;
 mod host;
 mod local;
 mod redis_server;
 mod tokens;
 
 pub use azure_local::AzureNames;
+pub use cognito::{CognitoPool, CognitoTokens, jwt_claims, sign_as_cognito};
 pub use host::{Account, TestHost, shared_key};
 pub use local::local_binary;
 pub use redis_server::RedisServer;

@@ -440,37 +440,83 @@ fn every_consumed_queue_has_a_dlq_and_a_long_enough_visibility_timeout() {
 /// The template as CloudFormation sees it with `SessionStore` = `setting`:
 /// resources of false conditions dropped, `Fn::If` resolved, `AWS::NoValue`
 /// removed. Only the one condition this template has is evaluated.
-fn with_session_store(template: &Value, setting: &str) -> Value {
-    fn resolve(value: &Value, on: bool) -> Option<Value> {
+/// The template as CloudFormation would deploy it with `parameters` (the rest at
+/// their defaults): its conditions evaluated, `Fn::If` resolved, `AWS::NoValue`
+/// and resources whose condition is false removed.
+fn deployed_with(template: &Value, parameters: &[(&str, &str)]) -> Value {
+    fn parameter(template: &Value, parameters: &[(&str, &str)], name: &str) -> Value {
+        parameters
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| Value::from(*v))
+            .unwrap_or_else(|| template["Parameters"][name]["Default"].clone())
+    }
+    fn condition(template: &Value, parameters: &[(&str, &str)], expression: &Value) -> bool {
+        let (kind, arg) = expression.as_object().unwrap().iter().next().unwrap();
+        let each = || {
+            arg.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| condition(template, parameters, e))
+                .collect::<Vec<_>>()
+        };
+        match kind.as_str() {
+            "Fn::Equals" => {
+                let side = |v: &Value| match v.get("Ref") {
+                    Some(name) => parameter(template, parameters, name.as_str().unwrap()),
+                    None => v.clone(),
+                };
+                side(&arg[0]) == side(&arg[1])
+            }
+            "Fn::Or" => each().into_iter().any(|b| b),
+            "Fn::And" => each().into_iter().all(|b| b),
+            "Fn::Not" => !each()[0],
+            "Condition" => condition(
+                template,
+                parameters,
+                &template["Conditions"][arg.as_str().unwrap()],
+            ),
+            other => panic!("an unknown condition function {other}"),
+        }
+    }
+    fn resolve(value: &Value, conditions: &BTreeMap<String, bool>) -> Option<Value> {
         match value {
             Value::Object(map) if map.get("Ref") == Some(&Value::from("AWS::NoValue")) => None,
             Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
                 let branches = map["Fn::If"].as_array().unwrap();
-                assert_eq!(branches[0], "SessionCache", "an unknown condition");
-                resolve(&branches[if on { 1 } else { 2 }], on)
+                let on = conditions[branches[0].as_str().unwrap()];
+                resolve(&branches[if on { 1 } else { 2 }], conditions)
             }
             Value::Object(map) => Some(Value::Object(
                 map.iter()
-                    .filter_map(|(k, v)| resolve(v, on).map(|v| (k.clone(), v)))
+                    .filter_map(|(k, v)| resolve(v, conditions).map(|v| (k.clone(), v)))
                     .collect(),
             )),
             Value::Array(items) => Some(Value::Array(
-                items.iter().filter_map(|v| resolve(v, on)).collect(),
+                items
+                    .iter()
+                    .filter_map(|v| resolve(v, conditions))
+                    .collect(),
             )),
             other => Some(other.clone()),
         }
     }
-    let on = setting == "elasticache";
-    let mut resolved = resolve(template, on).unwrap();
+    let mut conditions = BTreeMap::new();
+    for (name, expression) in template["Conditions"].as_object().unwrap() {
+        let value = condition(template, parameters, expression);
+        conditions.insert(name.clone(), value);
+    }
+    let mut resolved = resolve(template, &conditions).unwrap();
     let resources = resolved["Resources"].as_object_mut().unwrap();
     resources.retain(|_, resource| match resource.get("Condition") {
-        Some(condition) => {
-            assert_eq!(condition, "SessionCache", "an unknown condition");
-            on
-        }
+        Some(condition) => conditions[condition.as_str().unwrap()],
         None => true,
     });
     resolved
+}
+
+fn with_session_store(template: &Value, setting: &str) -> Value {
+    deployed_with(template, &[("SessionStore", setting)])
 }
 
 fn functions(template: &Value) -> Vec<(String, Value)> {
@@ -582,5 +628,105 @@ fn the_session_cache_is_all_or_nothing() {
     assert!(
         access.split_whitespace().any(|w| w == "~skiff:*"),
         "{access}"
+    );
+}
+
+/// `FederatedLogin`: off by default (no pool, no variable, so the route answers
+/// 404); `cognito` creates a pool and app client and trusts exactly them;
+/// `existing-cognito` trusts the named pool and client. Either way the trusted
+/// issuer reaches the two functions that verify ID tokens, no function gets a
+/// Cognito permission (the keys are public), and inside the cache's VPC the pool is
+/// reached through an endpoint.
+#[test]
+fn federated_login_trusts_the_stacks_pool_or_the_named_one() {
+    let template = template();
+    let issuers = |deployed: &Value| {
+        deployed
+            .pointer("/Globals/Function/Environment/Variables/SKIFF_FEDERATED_ISSUERS")
+            .cloned()
+    };
+    let off = deployed_with(&template, &[]);
+    assert_eq!(issuers(&off), None);
+    assert!(
+        off["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|r| !r["Type"].as_str().unwrap().starts_with("AWS::Cognito::"))
+    );
+
+    let created = deployed_with(&template, &[("FederatedLogin", "cognito")]);
+    let setting = issuers(&created).unwrap()["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        setting,
+        r#"[{"issuer":"https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}","audiences":["${UserPoolClient}"]}]"#
+    );
+    let resources = created["Resources"].as_object().unwrap();
+    assert_eq!(resources["UserPool"]["Type"], "AWS::Cognito::UserPool");
+    assert_eq!(
+        resources["UserPoolClient"]["Properties"]["UserPoolId"],
+        serde_json::json!({"Ref": "UserPool"})
+    );
+    assert_eq!(
+        resources["UserPoolClient"]["Properties"]["GenerateSecret"],
+        false
+    );
+    for (name, function) in functions(&created) {
+        let policies = serde_json::to_string(&function["Properties"]["Policies"]).unwrap();
+        assert!(
+            !policies.contains("cognito"),
+            "{name} got a Cognito permission"
+        );
+    }
+    assert_eq!(
+        template_routes(&created)
+            .get("/auth/federated")
+            .map(String::as_str),
+        Some("login")
+    );
+
+    let existing = deployed_with(&template, &[("FederatedLogin", "existing-cognito")]);
+    let setting = issuers(&existing).unwrap()["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        setting.contains("${ExistingUserPoolId}")
+            && setting.contains("${ExistingUserPoolClientId}")
+    );
+    assert!(
+        !existing["Resources"]
+            .as_object()
+            .unwrap()
+            .contains_key("UserPool")
+    );
+    assert_eq!(
+        template["Rules"]["ExistingUserPoolNamed"]["Assertions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "existing-cognito without a pool or client id must not deploy"
+    );
+
+    let in_vpc = deployed_with(
+        &template,
+        &[
+            ("FederatedLogin", "cognito"),
+            ("SessionStore", "elasticache"),
+        ],
+    );
+    assert_eq!(
+        in_vpc["Resources"]["CognitoEndpoint"]["Properties"]["ServiceName"]["Fn::Sub"],
+        "com.amazonaws.${AWS::Region}.cognito-idp"
+    );
+    assert!(
+        !with_session_store(&template, "elasticache")["Resources"]
+            .as_object()
+            .unwrap()
+            .contains_key("CognitoEndpoint")
     );
 }
