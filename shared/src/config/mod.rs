@@ -324,6 +324,30 @@ mod tests {
         assert_eq!(settings.throttles.client_account.max_failures, 3);
     }
 
+    /// Unset is off; a bad list stops the start with a message naming the variable.
+    #[test]
+    fn federated_issuers_are_off_by_default_and_refused_when_malformed() {
+        let settings = auth_settings(&env(&[]), "http://127.0.0.1:8080").unwrap();
+        assert!(settings.federated_issuers.is_empty());
+        let issuers = r#"[{"issuer":"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A","audiences":["c"]}]"#;
+        let settings = auth_settings(
+            &env(&[("SKIFF_FEDERATED_ISSUERS", issuers)]),
+            "http://unused",
+        )
+        .unwrap();
+        assert_eq!(settings.federated_issuers.len(), 1);
+        let error = auth_settings(
+            &env(&[(
+                "SKIFF_FEDERATED_ISSUERS",
+                r#"[{"issuer":"https://x.example"}]"#,
+            )]),
+            "http://unused",
+        )
+        .unwrap_err();
+        assert_eq!(error.name, "SKIFF_FEDERATED_ISSUERS");
+        assert!(error.to_string().contains("audiences"), "{error}");
+    }
+
     #[test]
     fn work_settings_default_and_refuse_zero() {
         let settings = work_settings(&env(&[])).unwrap();
