@@ -20,8 +20,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 
-/// Amazon Trust Services' roots, copied from Debian's ca-certificates.
-const AMAZON_ROOTS: &str = include_str!("aws_roots.pem");
+use super::AMAZON_ROOTS_PEM as AMAZON_ROOTS;
 
 /// Which certificate authorities the client trusts (`SKIFF_TLS_ROOTS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -15,3 +15,9 @@ pub mod dynamodb;
 pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+
+/// Amazon Trust Services' roots (Amazon Root CA 1–4 and the Starfield Services G2
+/// cross-sign), copied from Debian's ca-certificates: every AWS endpoint chains to
+/// one, so the AWS SDK clients and federated login's fetches from a Cognito user
+/// pool need no certificate file.
+pub(crate) const AMAZON_ROOTS_PEM: &str = include_str!("aws_roots.pem");

@@ -18,9 +18,8 @@ use url::Url;
 
 use crate::ports::StoreError;
 
-/// Amazon Trust Services' roots (the ones the AWS SDK client embeds): a Cognito
-/// user pool's keys are fetched with no certificate file read.
-const AMAZON_ROOTS: &str = include_str!("../../adapters/aws_roots.pem");
+/// A Cognito user pool's keys are fetched with no certificate file read.
+use crate::adapters::AMAZON_ROOTS_PEM as AMAZON_ROOTS;
 /// A JWKS is a few keys; a larger answer is not one.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// A slow issuer fails the login that waits for it (503) rather than holding it.
