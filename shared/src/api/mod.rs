@@ -10,6 +10,7 @@ mod job_view;
 mod jobs_routes;
 mod middleware;
 mod notification_view;
+pub mod openapi;
 mod problem;
 mod session_routes;
 
@@ -101,6 +102,8 @@ impl FromRef<SessionApi> for Authenticator {
 pub enum Part {
     /// `GET /health`
     Health,
+    /// `GET /openapi.json`: what this host serves, as an OpenAPI 3.1 document
+    OpenApi(Arc<openapi::OpenApi>),
     /// `GET /.well-known/openid-configuration` and `/.well-known/jwks.json`
     Discovery(Arc<Discovery>),
     /// `POST /auth/{register,login,refresh,logout}`, and `/auth/federated` when
@@ -120,6 +123,8 @@ pub enum Part {
 pub mod paths {
     /// `GET /health`.
     pub const HEALTH: &[&str] = &["/health"];
+    /// The OpenAPI document.
+    pub const OPENAPI: &[&str] = &["/openapi.json"];
     /// The discovery document and the JWKS.
     pub const DISCOVERY: &[&str] = &[
         "/.well-known/openid-configuration",
@@ -149,6 +154,9 @@ impl Part {
     fn into_router(self) -> Router {
         match self {
             Part::Health => Router::new().route("/health", get(discovery_routes::health)),
+            Part::OpenApi(document) => Router::new()
+                .route("/openapi.json", get(openapi::openapi))
+                .with_state(document),
             Part::Discovery(discovery) => Router::new()
                 .route(
                     "/.well-known/openid-configuration",

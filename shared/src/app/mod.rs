@@ -76,6 +76,7 @@ pub struct App {
     routes: Vec<RouteBuilder>,
     registry: JobRegistry,
     subscribers: Vec<Arc<dyn EventSubscriber>>,
+    openapi_paths: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for App {
@@ -91,7 +92,23 @@ impl App {
             routes: Vec::new(),
             registry: JobRegistry::builtin(),
             subscribers: Vec::new(),
+            openapi_paths: serde_json::Map::new(),
         }
+    }
+
+    /// Documents the app's routes in the host's `GET /openapi.json`: `paths` is an
+    /// OpenAPI 3.1 `paths` object (it may name Skiff's components, such as
+    /// `#/components/responses/Unauthenticated` and the `bearerAuth` scheme). The
+    /// local server and the Azure handler serve it; on Lambda the document comes
+    /// from Skiff's session function, which does not know the app.
+    pub fn openapi_paths(mut self, paths: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.openapi_paths.extend(paths);
+        self
+    }
+
+    /// The paths the app documents.
+    pub fn documented_paths(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.openapi_paths
     }
 
     /// Adds routes, built once per process from the app's services. They are

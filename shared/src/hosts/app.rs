@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use crate::api::openapi::{OpenApi, OpenApiOptions};
 use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
 use crate::app::{App, AppContext, Records};
 use crate::auth::{
@@ -86,6 +87,21 @@ pub fn sessions_part(stores: &Stores, keys: &PublicKeys, settings: &AuthSettings
         sessions: SessionService::new(stores.sessions.clone(), clock(), settings.session),
         authenticator: authenticator(stores, keys, settings),
     })
+}
+
+/// `GET /openapi.json`: the contract this host serves, and the app's documented
+/// routes when the host runs the app.
+pub fn openapi_part(
+    settings: &AuthSettings,
+    federated: bool,
+    app: Option<&App>,
+) -> Result<Part, Error> {
+    let document = OpenApi::new(&OpenApiOptions {
+        server_url: &settings.issuer,
+        federated,
+        app_paths: app.map(App::documented_paths),
+    })?;
+    Ok(Part::OpenApi(Arc::new(document)))
 }
 
 /// OpenID discovery and the JWKS.
@@ -222,6 +238,7 @@ pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, 
     let credentials = credential_check(&stores, auth)?;
     let parts = [
         Part::Health,
+        openapi_part(auth, credentials.federated(), Some(app))?,
         discovery_part(public, auth),
         auth_part(&stores, keys, auth, credentials.clone()),
         sessions_part(&stores, public, auth),

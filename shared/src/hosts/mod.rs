@@ -17,6 +17,6 @@ mod shutdown;
 pub use app::{
     Backend, account_part, app_context, app_part, auth_part, build_router, credential_check,
     deletion_steps, discovery_part, job_context, job_service, job_worker, jobs_part, notifier,
-    sessions_part,
+    openapi_part, sessions_part,
 };
 pub use session_store::with_session_store;

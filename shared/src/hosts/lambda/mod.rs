@@ -33,7 +33,7 @@ use crate::app::App;
 use crate::domain::ClientAddress;
 use crate::hosts::{
     account_part, app_context, app_part, auth_part, credential_check, discovery_part, job_service,
-    jobs_part, sessions_part,
+    jobs_part, openapi_part, sessions_part,
 };
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
@@ -117,7 +117,11 @@ impl Function {
     pub fn paths(self) -> Vec<&'static str> {
         let groups: &[&[&str]] = match self {
             Function::Login => &[api::paths::DISCOVERY, api::paths::AUTH],
-            Function::Session => &[api::paths::HEALTH, api::paths::SESSIONS],
+            Function::Session => &[
+                api::paths::HEALTH,
+                api::paths::OPENAPI,
+                api::paths::SESSIONS,
+            ],
             Function::Jobs => &[api::paths::JOBS],
             Function::Account => &[api::paths::ACCOUNT],
             Function::Worker | Function::Notifier | Function::Workflow | Function::App => &[],
@@ -191,7 +195,12 @@ async fn build_session(
 ) -> Result<Router, LambdaError> {
     let keys = public_keys(config)?;
     let stores = stores(config, sdk).await?;
-    let parts = vec![Part::Health, sessions_part(&stores, &keys, &config.auth)];
+    let federated = !config.auth.federated_issuers.is_empty();
+    let parts = vec![
+        Part::Health,
+        openapi_part(&config.auth, federated, None)?,
+        sessions_part(&stores, &keys, &config.auth),
+    ];
     Ok(finish(parts, config))
 }
 
