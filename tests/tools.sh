@@ -8,6 +8,8 @@ CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
 CARGO_LAMBDA_VERSION="1.9.2"
 AZURITE_VERSION="3.37.0"
+SCHEMATHESIS_VERSION="4.32.5"
+OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 tools_dir="$target_dir/test-tools"
@@ -50,6 +52,15 @@ ensure_infra_tools() {
   infra_venv="$tools_dir/infra-venv"
   ensure_venv "$infra_venv" "$(pinned "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION")" \
     "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
+}
+
+# Schemathesis (property-based testing from the OpenAPI document) and
+# openapi-spec-validator (that the document is valid OpenAPI 3.1).
+ensure_schemathesis() {
+  schemathesis_venv="$tools_dir/schemathesis-venv"
+  ensure_venv "$schemathesis_venv" \
+    "$(pinned "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION")" \
+    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 }
 
 ensure_cargo_lambda() {

@@ -17,7 +17,13 @@ input. Both matter to the contract (per-client throttling, no 5xx for bad input)
 
 Also as API Gateway does: `X-Forwarded-For` gets the client's address appended; a
 body over 10 MiB is refused 413 before any function runs; a function that fails is
-500 `{"message": "Internal Server Error"}`. Runs until killed.
+500 `{"message": "Internal Server Error"}`. A header value with a control character
+(a NUL, say) is refused 400 before any function runs, as HTTP front ends do (hyper
+in the local server, the Functions front end on Azure); Python's parser would pass
+it on, and lambda_http cannot decode such an event. Every method reaches an `ANY`
+route, TRACE and unregistered ones included, so the function answers what it does
+not serve (405). Runs
+until killed.
 """
 
 import base64
@@ -31,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from lambda_invoke import invoke
 
 MAX_BODY = 10 * 1024 * 1024
+# Control characters other than tab: no valid header value holds one (RFC 9110 §5.5).
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TEXT_TYPES = re.compile(r"^(text/.*|application/(.+\+)?json|application/xml|application/x-www-form-urlencoded)$")
 
 
@@ -110,6 +118,9 @@ class Gateway(BaseHTTPRequestHandler):
                     json.dumps({"message": message}).encode())
 
     def handle_any(self):
+        if any(CONTROL.search(value) for value in self.headers.values()):
+            self.close_connection = True
+            return self.gateway_error(400, "Bad Request")
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self.close_connection = True
@@ -173,7 +184,11 @@ class Gateway(BaseHTTPRequestHandler):
         payload = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         self.answer(status, out, payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
+    def __getattr__(self, name):
+        # http.server dispatches to do_<METHOD> and answers 501 where none exists.
+        if name.startswith("do_"):
+            return self.handle_any
+        raise AttributeError(name)
 
 
 def main():
