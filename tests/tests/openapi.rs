@@ -74,11 +74,9 @@ async fn check(host: &TestHost) -> BTreeSet<String> {
 /// `docs/openapi.json` is what `make openapi` writes from the code today.
 #[test]
 fn docs_openapi_json_is_the_contract_document() {
-    let written = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/openapi.json"
-    ))
-    .expect("docs/openapi.json (make openapi writes it)");
+    let written =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+            .expect("docs/openapi.json (make openapi writes it)");
     let written: Value = serde_json::from_str(&written).expect("docs/openapi.json is JSON");
     assert_eq!(
         written,
