@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
@@ -26,9 +27,10 @@ pub fn contract_document() -> Result<Value, Error> {
         .map_err(|e| Error::Internal(format!("the embedded OpenAPI document: {e}")))
 }
 
-/// What one host serves, ready to send: built once per process.
+/// What one host serves, ready to send: built once per process, and shared by
+/// every response without a copy.
 pub struct OpenApi {
-    body: String,
+    body: Bytes,
 }
 
 /// What decides which operations a host documents.
@@ -63,9 +65,9 @@ impl OpenApi {
                 paths.insert(path.clone(), item.clone());
             }
         }
-        let body = serde_json::to_string(&document)
+        let body = serde_json::to_vec(&document)
             .map_err(|e| Error::Internal(format!("serialise the OpenAPI document: {e}")))?;
-        Ok(Self { body })
+        Ok(Self { body: body.into() })
     }
 }
 
@@ -142,7 +144,7 @@ mod tests {
             app_paths: None,
         })
         .unwrap();
-        let served: Value = serde_json::from_str(&without.body).unwrap();
+        let served: Value = serde_json::from_slice(&without.body).unwrap();
         assert!(served["paths"].get("/auth/federated").is_none());
         assert_eq!(served["servers"][0]["url"], "https://api.example");
 
@@ -156,7 +158,7 @@ mod tests {
             app_paths: Some(&app),
         })
         .unwrap();
-        let served: Value = serde_json::from_str(&with.body).unwrap();
+        let served: Value = serde_json::from_slice(&with.body).unwrap();
         assert!(served["paths"].get("/auth/federated").is_some());
         assert!(served["paths"].get("/cart").is_some());
 
