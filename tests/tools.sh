@@ -10,6 +10,7 @@ CARGO_LAMBDA_VERSION="1.9.2"
 AZURITE_VERSION="3.37.0"
 SCHEMATHESIS_VERSION="4.32.5"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
+SELENIUM_VERSION="4.51.0"
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 tools_dir="$target_dir/test-tools"
@@ -61,6 +62,21 @@ ensure_schemathesis() {
   ensure_venv "$schemathesis_venv" \
     "$(pinned "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION")" \
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+}
+
+# Headless Chromium and its WebDriver from Debian, Selenium from PyPI, for the cart
+# page's browser test (tests/browser). Selenium is always given both by path, so it
+# never looks for a browser or driver of its own (which would download one).
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "== installing chromium and chromium-driver (Debian)"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium chromium-driver
+  fi
+  browser_venv="$tools_dir/browser-venv"
+  ensure_venv "$browser_venv" "$(pinned "selenium==$SELENIUM_VERSION")" "selenium==$SELENIUM_VERSION"
+  export SE_OFFLINE=true
 }
 
 ensure_cargo_lambda() {

@@ -114,19 +114,25 @@ impl TestHost {
     /// The cart example (`examples/cart`) on the host `SKIFF_TEST_HOST` names:
     /// `cart-local`, its SAM template in emulated AWS, or its Functions app.
     pub fn start_cart() -> Self {
+        Self::start_cart_with(&[])
+    }
+
+    /// The cart example with extra settings (a short access-token lifetime, say).
+    pub fn start_cart_with(env: &[(&str, &str)]) -> Self {
         let keys = [shared_key()];
+        let env = owned(env);
         let process = match HostKind::from_env() {
             HostKind::Local => {
-                Process::Local(LocalServer::start_binary(cart_local_binary(), &keys, &[]))
+                Process::Local(LocalServer::start_binary(cart_local_binary(), &keys, &env))
             }
             HostKind::AwsLocal => {
-                Process::AwsLocal(AwsLocal::start_stack(AwsStack::CART, &keys, &[]))
+                Process::AwsLocal(AwsLocal::start_stack(AwsStack::CART, &keys, &env))
             }
             HostKind::AzureLocal => {
-                Process::AzureLocal(AzureLocal::start_app(AzureApp::CART, &keys, &[]))
+                Process::AzureLocal(AzureLocal::start_app(AzureApp::CART, &keys, &env))
             }
         };
-        Self::new(process, &[])
+        Self::new(process, &env)
     }
 
     /// Emulated AWS with `denied` (`function:action`) taken out of those functions'

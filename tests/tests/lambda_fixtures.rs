@@ -136,7 +136,10 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
             "https://abc123.execute-api.us-east-1.amazonaws.com",
         )
         .unwrap(),
-        max_body_bytes: LambdaConfig::DEFAULT_MAX_BODY_BYTES,
+        http: skiff::api::HttpSettings {
+            max_body_bytes: LambdaConfig::DEFAULT_MAX_BODY_BYTES,
+            cors_origins: skiff::api::CorsOrigins::default(),
+        },
         signing_keys_secret: Some(secret),
         jwks: Some(jwks),
         warm_up: true,

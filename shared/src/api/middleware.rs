@@ -16,7 +16,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use super::HttpLimits;
+use super::HttpSettings;
+use super::cors;
 use crate::error::Error;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -24,9 +25,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest client `X-Request-Id` kept (API.md: 1..=128 printable ASCII).
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-pub(super) fn wrap(routes: Router, limits: HttpLimits) -> Router {
+pub(super) fn wrap(routes: Router, settings: HttpSettings) -> Router {
     routes
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        // Inside the request id and tracing, so preflights are logged and answered
+        // with an id like every other request.
+        .layer(axum::middleware::from_fn_with_state(
+            settings.cors_origins,
+            cors::cors,
+        ))
         .layer(
             ServiceBuilder::new()
                 .map_request(drop_unusable_request_id)

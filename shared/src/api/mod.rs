@@ -4,6 +4,7 @@
 
 mod account_routes;
 mod auth_routes;
+mod cors;
 mod discovery_routes;
 mod extract;
 mod job_view;
@@ -12,6 +13,7 @@ mod middleware;
 mod notification_view;
 pub mod openapi;
 mod problem;
+mod refresh_cookie;
 mod session_routes;
 
 use std::sync::Arc;
@@ -21,11 +23,15 @@ use axum::extract::FromRef;
 use axum::routing::{delete, get, post, put};
 
 pub use crate::domain::ClientAddress;
+pub use cors::{CorsOriginError, CorsOrigins};
 pub use discovery_routes::Discovery;
 pub use extract::{
     Caller, Client, IfMatch, JsonBody, JsonValue, MAX_JSON_DEPTH, depth, parse_json,
 };
 pub(crate) use job_view::job_json;
+pub use refresh_cookie::{
+    COOKIE_NAME as REFRESH_COOKIE, TRANSPORT_HEADER as REFRESH_TRANSPORT_HEADER,
+};
 
 use crate::auth::{AuthService, Authenticator, CredentialCheck};
 use crate::jobs::JobService;
@@ -209,16 +215,18 @@ impl Part {
     }
 }
 
-/// Host-level limits applied around the routes.
-#[derive(Clone, Copy, Debug)]
-pub struct HttpLimits {
+/// Host-level settings applied around the routes, the same on every host.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
     /// Larger bodies are refused 413 (`SKIFF_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// The browser origins CORS admits (`SKIFF_CORS_ORIGINS`); none by default.
+    pub cors_origins: CorsOrigins,
 }
 
-/// The given parts of the contract with its middleware (request id, tracing, body
-/// limit, panic → problem+json) and problem+json 404/405 for everything else.
-pub fn router(parts: impl IntoIterator<Item = Part>, limits: HttpLimits) -> Router {
+/// The given parts of the contract with its middleware (request id, tracing, CORS,
+/// body limit, panic → problem+json) and problem+json 404/405 for everything else.
+pub fn router(parts: impl IntoIterator<Item = Part>, settings: HttpSettings) -> Router {
     let routes = parts
         .into_iter()
         .fold(Router::new(), |router, part| {
@@ -226,5 +234,5 @@ pub fn router(parts: impl IntoIterator<Item = Part>, limits: HttpLimits) -> Rout
         })
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed);
-    middleware::wrap(routes, limits)
+    middleware::wrap(routes, settings)
 }

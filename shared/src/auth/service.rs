@@ -44,6 +44,9 @@ pub struct IssuedTokens {
     pub expires_in: Duration,
     /// Spent by the next refresh.
     pub refresh_token: RefreshToken,
+    /// How long the refresh token can be used: its session's remaining lifetime
+    /// (the refresh cookie's `Max-Age`).
+    pub refresh_expires_in: Duration,
     /// The login's session.
     pub session_id: SessionId,
 }
@@ -189,7 +192,8 @@ impl AuthService {
                 .map_err(Error::from)
         })?;
         tracing::info!(%user_id, session_id = %session.id, "login succeeded");
-        self.issue(user_id, session.id, refresh_token)
+        let lifetime = now.until(session.expires_at(&self.session_policy));
+        self.issue(user_id, session.id, refresh_token, lifetime)
     }
 
     /// Rotates the refresh token. Presenting a spent token is treated as theft:
@@ -203,10 +207,14 @@ impl AuthService {
             .await?
             .ok_or(Error::InvalidRefreshToken)?;
         let now = self.clock.now();
-        let session = self.sessions.get(record.session_id).await?;
-        if !session.is_some_and(|s| s.is_active(now, &self.session_policy)) {
+        let Some(mut session) = self
+            .sessions
+            .get(record.session_id)
+            .await?
+            .filter(|s| s.is_active(now, &self.session_policy))
+        else {
             return Err(Error::InvalidRefreshToken);
-        }
+        };
         if record.spent_at.is_some() {
             return self.revoke_for_reuse(record.session_id).await;
         }
@@ -228,7 +236,10 @@ impl AuthService {
             RotateOutcome::AlreadySpent => return self.revoke_for_reuse(record.session_id).await,
         }
         self.sessions.extend(record.session_id, now).await?;
-        self.issue(record.user_id, record.session_id, new_token)
+        // What the store now holds: the idle window slid to `now`, the absolute cap kept.
+        session.last_extended_at = now;
+        let lifetime = now.until(session.expires_at(&self.session_policy));
+        self.issue(record.user_id, record.session_id, new_token, lifetime)
     }
 
     async fn revoke_for_reuse(&self, session_id: SessionId) -> Result<IssuedTokens, Error> {
@@ -249,11 +260,13 @@ impl AuthService {
         user: UserId,
         session: SessionId,
         refresh_token: RefreshToken,
+        refresh_expires_in: Duration,
     ) -> Result<IssuedTokens, Error> {
         Ok(IssuedTokens {
             access_token: self.signer.sign(user, session, self.clock.now())?,
             expires_in: self.signer.lifetime(),
             refresh_token,
+            refresh_expires_in,
             session_id: session,
         })
     }

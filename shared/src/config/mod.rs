@@ -11,6 +11,7 @@ pub use session_store::{
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::api::{CorsOrigins, HttpSettings};
 use crate::auth::federation::{FederatedIssuer, parse_issuers};
 use crate::auth::{AuthSettings, HashingLimits};
 use crate::domain::{LoginThrottlePolicy, SessionPolicy, ThrottleLimit};
@@ -58,6 +59,33 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// limit would refuse the contract's own requests), default 256 KiB.
 pub fn max_body_bytes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
     env.at_least("SKIFF_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024)
+}
+
+/// `SKIFF_CORS_ORIGINS`: the browser origins allowed to call the API, comma
+/// separated, each exactly as a browser sends it; unset means no CORS headers.
+pub fn cors_origins<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<CorsOrigins, ConfigError> {
+    const NAME: &str = "SKIFF_CORS_ORIGINS";
+    match env.raw(NAME) {
+        None => Ok(CorsOrigins::default()),
+        Some(value) => CorsOrigins::parse(&value).map_err(|e| ConfigError {
+            name: NAME,
+            reason: e.to_string(),
+            value,
+        }),
+    }
+}
+
+/// The settings every host applies around the routes: `SKIFF_MAX_BODY_BYTES` and
+/// `SKIFF_CORS_ORIGINS`.
+pub fn http_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<HttpSettings, ConfigError> {
+    Ok(HttpSettings {
+        max_body_bytes: max_body_bytes(env)?,
+        cors_origins: cors_origins(env)?,
+    })
 }
 
 /// `SKIFF_QUEUE_MAX_RECEIVES` (the local queues): deliveries before a message is

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::api::openapi::{OpenApi, OpenApiOptions};
-use crate::api::{self, AccountApi, AuthApi, Discovery, HttpLimits, JobsApi, Part, SessionApi};
+use crate::api::{self, AccountApi, AuthApi, Discovery, HttpSettings, JobsApi, Part, SessionApi};
 use crate::app::{App, AppContext, Records};
 use crate::auth::{
     AuthService, AuthSettings, Authenticator, BoundedHasher, CredentialCheck, Federation, KeyRing,
@@ -224,7 +224,7 @@ pub struct Backend<'a> {
 
 /// The whole contract and the app's routes, as the local server and the Azure
 /// handler serve them.
-pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, Error> {
+pub fn build_router(backend: Backend<'_>, http: HttpSettings) -> Result<Router, Error> {
     let Backend {
         stores,
         messaging,
@@ -268,5 +268,5 @@ pub fn build_router(backend: Backend<'_>, limits: HttpLimits) -> Result<Router, 
             ),
         ),
     ];
-    Ok(api::router(parts, limits))
+    Ok(api::router(parts, http))
 }

@@ -39,8 +39,8 @@ pub struct AzureConfig {
     pub signing_keys: String,
     /// Token, session and password settings.
     pub auth: AuthSettings,
-    /// `SKIFF_MAX_BODY_BYTES`.
-    pub max_body_bytes: usize,
+    /// `SKIFF_MAX_BODY_BYTES` and `SKIFF_CORS_ORIGINS`.
+    pub http: crate::api::HttpSettings,
     /// Jobs and deletion settings.
     pub work: WorkSettings,
     /// `SKIFF_SESSION_STORE`: sessions and throttles in the table, or on Redis
@@ -107,7 +107,7 @@ impl std::fmt::Debug for AzureConfig {
             .field("create_storage", &self.create_storage)
             .field("signing_keys", &"<redacted>")
             .field("auth", &self.auth)
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("http", &self.http)
             .field("work", &self.work)
             .finish()
     }
@@ -153,7 +153,7 @@ impl AzureConfig {
             create_storage: env.parse_or("SKIFF_CREATE_STORAGE", false)?,
             signing_keys: env.required("SKIFF_SIGNING_KEYS")?,
             auth: auth_settings(env, &issuer)?,
-            max_body_bytes: crate::config::max_body_bytes(env)?,
+            http: crate::config::http_settings(env)?,
             work,
             session_store: session_store(env)?,
         })

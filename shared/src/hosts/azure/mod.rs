@@ -28,7 +28,6 @@ pub use triggers::{
 };
 
 use crate::adapters::azure::{StorageClient, StorageQueue, Table, TableStore};
-use crate::api::HttpLimits;
 use crate::app::App;
 use crate::auth::{KeyError, KeyRing};
 use crate::config::ConfigError;
@@ -163,15 +162,13 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
             auth: &config.auth,
             work: &config.work,
         },
-        HttpLimits {
-            max_body_bytes: config.max_body_bytes,
-        },
+        config.http.clone(),
     )?
     .layer(axum::middleware::map_request(
         crate::hosts::client_address::from_functions_front_end,
     ))
     .layer(axum::middleware::from_fn_with_state(
-        config.max_body_bytes,
+        config.http.max_body_bytes,
         whole_bodies::read_whole_body,
     ))
     .merge(triggers::router(queue_functions));

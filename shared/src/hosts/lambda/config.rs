@@ -11,8 +11,8 @@ pub struct LambdaConfig {
     pub table: String,
     /// Token, session and password settings.
     pub auth: AuthSettings,
-    /// `SKIFF_MAX_BODY_BYTES`.
-    pub max_body_bytes: usize,
+    /// `SKIFF_MAX_BODY_BYTES` and `SKIFF_CORS_ORIGINS`.
+    pub http: crate::api::HttpSettings,
     /// Secrets Manager secret with the private signing keys (login function).
     pub signing_keys_secret: Option<String>,
     /// The public JWKS itself (session function).
@@ -61,7 +61,7 @@ impl LambdaConfig {
         Ok(Self {
             table: env.required("SKIFF_TABLE")?,
             auth: auth_settings(env, &issuer)?,
-            max_body_bytes: crate::config::max_body_bytes(env)?,
+            http: crate::config::http_settings(env)?,
             signing_keys_secret: env.raw("SKIFF_SIGNING_KEYS_SECRET"),
             jwks: env.raw("SKIFF_JWKS"),
             warm_up: env.parse_or("SKIFF_WARM_UP", true)?,

@@ -28,7 +28,7 @@ use crate::adapters::aws_messaging::{
     LazyClient, SfnDeletionWorkflow, SnsEventPublisher, SqsJobQueue,
 };
 use crate::adapters::dynamodb::DynamoStore;
-use crate::api::{self, HttpLimits, Part};
+use crate::api::{self, Part};
 use crate::app::App;
 use crate::domain::ClientAddress;
 use crate::hosts::{
@@ -293,10 +293,7 @@ pub(super) fn lazy<C: 'static>(
 }
 
 fn finish(parts: Vec<Part>, config: &LambdaConfig) -> Router {
-    let limits = HttpLimits {
-        max_body_bytes: config.max_body_bytes,
-    };
-    api::router(parts, limits)
+    api::router(parts, config.http.clone())
         .layer(axum::middleware::map_request(request_id_from_lambda))
         .layer(axum::middleware::map_request(client_from_api_gateway))
 }

@@ -20,8 +20,8 @@ pub struct LocalConfig {
     pub data_dir: PathBuf,
     /// PEM files, oldest first; the last one signs. Empty: a persisted dev key.
     pub signing_key_files: Vec<PathBuf>,
-    /// `SKIFF_MAX_BODY_BYTES`.
-    pub max_body_bytes: usize,
+    /// `SKIFF_MAX_BODY_BYTES` and `SKIFF_CORS_ORIGINS`.
+    pub http: crate::api::HttpSettings,
     /// Token, session and password settings.
     pub auth: AuthSettings,
     /// True when `SKIFF_ISSUER` is unset: the issuer becomes the bound URL.
@@ -57,7 +57,7 @@ impl LocalConfig {
             // A literal that always parses.
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
-        let max_body_bytes = crate::config::max_body_bytes(env)?;
+        let http = crate::config::http_settings(env)?;
         Ok(Self {
             listen,
             data_dir: env
@@ -68,7 +68,7 @@ impl LocalConfig {
                 .into_iter()
                 .map(PathBuf::from)
                 .collect(),
-            max_body_bytes,
+            http,
             auth: auth_settings(env, &format!("http://{listen}"))?,
             issuer_is_default: env.raw("SKIFF_ISSUER").is_none(),
             work: work_settings(env)?,

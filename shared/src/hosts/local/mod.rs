@@ -14,7 +14,6 @@ pub use config::LocalConfig;
 pub use messaging::LocalQueues;
 
 use crate::adapters::sqlite::{SqliteQueue, SqliteStore};
-use crate::api::HttpLimits;
 use crate::app::App;
 use crate::auth::{KeyError, KeyRing};
 use crate::hosts::{
@@ -138,9 +137,7 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
             auth: &config.auth,
             work: &config.work,
         },
-        HttpLimits {
-            max_body_bytes: config.max_body_bytes,
-        },
+        config.http.clone(),
     )?
     .layer(axum::middleware::map_request(client_address::from_peer(
         config.trusted_proxies.clone(),
