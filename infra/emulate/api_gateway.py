@@ -109,9 +109,13 @@ class Gateway(BaseHTTPRequestHandler):
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client went away (a browser leaving the page mid-request).
+            self.close_connection = True
 
     def gateway_error(self, status, message):
         self.answer(status, [("Content-Type", "application/json")],

@@ -87,10 +87,13 @@ class Page:
         self.wait(f"{sku} x{qty} in the cart", lambda: self.cart_lines().get(sku) == expected)
 
     def cart_lines(self):
-        lines = {}
-        for li in self.driver.find_elements(By.CSS_SELECTOR, "#cart li"):
-            lines[li.get_attribute("data-sku")] = int(li.find_element(By.CSS_SELECTOR, "input.qty").get_attribute("value"))
-        return lines
+        """{sku: quantity} as the API last answered, read in one go (the list is
+        redrawn after every answer, so element by element could read half of it;
+        a field's value could be what was typed but not yet saved)."""
+        return self.driver.execute_script("""
+            return Object.fromEntries([...document.querySelectorAll("#cart li")]
+              .map((li) => [li.dataset.sku, Number(li.dataset.qty)]));
+        """)
 
     def renewals(self):
         words = self.text("#renewals").split()

@@ -207,6 +207,7 @@ function showCart(response, cart) {
       qty.addEventListener("change", action(() => changeQty(line.sku, Number(qty.value))));
       const li = item(span(product?.name ?? line.sku, "name"), qty);
       li.dataset.sku = line.sku;
+      li.dataset.qty = String(line.qty);
       return li;
     }),
   );

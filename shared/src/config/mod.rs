@@ -376,6 +376,27 @@ mod tests {
         assert!(error.to_string().contains("audiences"), "{error}");
     }
 
+    /// Unset is no CORS; a wildcard or a URL that is not an origin stops the start,
+    /// naming the variable and what to write instead.
+    #[test]
+    fn cors_origins_are_off_by_default_and_exact_when_set() {
+        assert!(!http_settings(&env(&[])).unwrap().cors_origins.is_enabled());
+        let set =
+            http_settings(&env(&[("SKIFF_CORS_ORIGINS", "https://shop.example.com")])).unwrap();
+        assert_eq!(set.cors_origins.origins(), ["https://shop.example.com"]);
+        for (bad, hint) in [
+            ("*", "exact origins"),
+            (
+                "https://shop.example.com/",
+                "write it as https://shop.example.com",
+            ),
+        ] {
+            let error = http_settings(&env(&[("SKIFF_CORS_ORIGINS", bad)])).unwrap_err();
+            assert_eq!(error.name, "SKIFF_CORS_ORIGINS");
+            assert!(error.to_string().contains(hint), "{error}");
+        }
+    }
+
     #[test]
     fn work_settings_default_and_refuse_zero() {
         let settings = work_settings(&env(&[])).unwrap();
