@@ -1,5 +1,5 @@
 # Skiff's command surface. `make dev` runs the local server; `make test` runs every test.
-.PHONY: help dev example test openapi fmt lint check release package aws-local azure-local bench clean
+.PHONY: help dev example test screenshot openapi fmt lint check release package aws-local azure-local bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ example: ## Run the cart example (examples/cart) on the local server (SKIFF_LIST
 
 test: ## Build and run every test (installs and starts whatever the tests need)
 	bash tests/run
+
+screenshot: ## Walk the cart page in headless Chromium and write docs/cart-page.png
+	bash tests/screenshot
 
 openapi: ## Write the contract's OpenAPI 3.1 document to docs/openapi.json
 	cargo run --locked -q -p skiff --example openapi > docs/openapi.json

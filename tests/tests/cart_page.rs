@@ -14,10 +14,9 @@ async fn a_person_can_shop_with_the_cart_page_in_a_browser() {
         .expect("SKIFF_TEST_BROWSER_PYTHON: the Python with Selenium (tests/run installs it)");
     let host = TestHost::start_cart_with(&[("SKIFF_ACCESS_TOKEN_TTL", "3s")]);
     let kind = std::env::var("SKIFF_TEST_HOST").unwrap_or_else(|_| "local".into());
-    let screenshot = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/browser/cart-page-")
-        .to_owned()
-        + &kind
-        + ".png";
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
+    let screenshot = format!("{target}/browser/cart-page-{kind}.png");
     let _ = std::fs::remove_file(&screenshot);
     let walk = tokio::process::Command::new(&python)
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/walk_cart.py"))

@@ -730,3 +730,40 @@ fn federated_login_trusts_the_stacks_pool_or_the_named_one() {
             .contains_key("CognitoEndpoint")
     );
 }
+
+/// Browser origins reach every function as `SKIFF_CORS_ORIGINS` only when the
+/// operator lists some, and preflights reach the functions: API Gateway has no CORS
+/// configuration of its own (it would answer every origin's preflight), and every
+/// route takes any method, OPTIONS included.
+#[test]
+fn cors_origins_reach_every_function_and_preflights_reach_the_functions() {
+    let template = template();
+    let origins = |deployed: &Value| {
+        deployed
+            .pointer("/Globals/Function/Environment/Variables/SKIFF_CORS_ORIGINS")
+            .cloned()
+    };
+    assert_eq!(origins(&deployed_with(&template, &[])), None);
+    let listed = deployed_with(&template, &[("CorsOrigins", "https://shop.example.com")]);
+    assert_eq!(
+        origins(&listed),
+        Some(serde_json::json!({"Ref": "CorsOrigins"}))
+    );
+    let resources = listed["Resources"].as_object().unwrap();
+    assert!(
+        resources["HttpApi"]
+            .pointer("/Properties/CorsConfiguration")
+            .is_none(),
+        "API Gateway would answer preflights itself"
+    );
+    for route in resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+    {
+        let key = route["Properties"]["RouteKey"].as_str().unwrap();
+        assert!(
+            key == "$default" || key.starts_with("ANY "),
+            "{key}: an OPTIONS preflight would not reach the function"
+        );
+    }
+}
