@@ -35,7 +35,7 @@ async fn preflight(host: &TestHost, origin: &str, path: &str) -> Response {
         .expect("send")
 }
 
-fn header_text<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_text(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
