@@ -219,6 +219,10 @@ impl AwsLocal {
         let mut function_env = read_env_file(&env_file);
         function_env.push(("SKIFF_LOG".into(), crate::host::test_log_level()));
         function_env.extend(crate::host::run_settings());
+        // Lambda Managed Instances: many invocations at once in each environment.
+        if let Ok(n) = std::env::var("SKIFF_TEST_LAMBDA_MAX_CONCURRENCY") {
+            function_env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), n));
+        }
         function_env.extend(env.iter().cloned());
         for (name, instances) in template.functions() {
             // The function's own principal (its execution role), as provisioned.

@@ -99,6 +99,27 @@ async fn a_cognito_id_token_logs_in_as_the_same_user_each_time_and_works_like_a_
         .await;
     assert_eq!(refreshed.status(), 200);
 
+    // A browser asks for the refresh token in the HttpOnly cookie instead.
+    let by_cookie = host
+        .request(Method::POST, "/auth/federated")
+        .header("x-refresh-token-transport", "cookie")
+        .json(&json!({"id_token": pool.sign_in("alice").await.id_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), 200);
+    let cookie = by_cookie.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("__Secure-skiff-refresh=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let body: Value = by_cookie.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert_eq!(user_of(&body), user);
+
     // The password account is untouched: its own login still works.
     assert_eq!(host.login(&email, PASSWORD).await.status(), 200);
 }

@@ -6,7 +6,6 @@ mod events;
 mod measure;
 mod redis_sessions;
 mod report;
-mod runtime_api;
 mod scenarios;
 mod stats;
 mod subject;

@@ -9,8 +9,8 @@ use axum::body::Bytes;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::runtime_api::{Outcome, RuntimeApi};
 use crate::subject::{Subject, cpu_time, peak_rss_kib};
+use skiff_bench::runtime_api::{Outcome, RuntimeApi};
 
 /// Generous: a Python init against moto takes about a second.
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,9 +1,12 @@
 //! A Lambda Runtime API (the 2018-06-01 interface every runtime client polls), so
 //! the benchmark owns the clock: it queues an event, and the function's response
-//! POST is the moment the invocation is done. One instance per function process.
+//! POST is the moment the invocation is done. One instance per function process;
+//! a process in concurrent mode (`AWS_LAMBDA_MAX_CONCURRENCY`) polls it many times
+//! at once, and each poll gets its own event.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -27,6 +30,24 @@ struct Queue {
     pending: Mutex<VecDeque<(String, Bytes)>>,
     arrived: Notify,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// `/next` requests waiting for an event right now.
+    polls: AtomicUsize,
+}
+
+/// Counts a `/next` request as waiting until it is answered or dropped.
+struct Poll<'a>(&'a AtomicUsize);
+
+impl<'a> Poll<'a> {
+    fn start(polls: &'a AtomicUsize) -> Self {
+        polls.fetch_add(1, Ordering::SeqCst);
+        Self(polls)
+    }
+}
+
+impl Drop for Poll<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct RuntimeApi {
@@ -60,9 +81,19 @@ impl RuntimeApi {
         })
     }
 
+    /// How many `/next` requests are waiting for an event: how many invocations
+    /// the function is ready to take at once.
+    pub fn polls_waiting(&self) -> usize {
+        self.queue.polls.load(Ordering::SeqCst)
+    }
+
     /// Queues `event` and returns a receiver for the function's answer.
     pub fn invoke(&self, event: Bytes) -> oneshot::Receiver<Outcome> {
-        let id = uuid::Uuid::new_v4().to_string();
+        self.invoke_as(uuid::Uuid::new_v4().to_string(), event)
+    }
+
+    /// [`invoke`](Self::invoke) with the request id Lambda would give it.
+    pub fn invoke_as(&self, id: String, event: Bytes) -> oneshot::Receiver<Outcome> {
         let (tx, rx) = oneshot::channel();
         lock(&self.queue.waiting).insert(id.clone(), tx);
         lock(&self.queue.pending).push_back((id, event));
@@ -83,6 +114,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn next(State(queue): State<Arc<Queue>>) -> impl IntoResponse {
+    let _poll = Poll::start(&queue.polls);
     loop {
         let notified = queue.arrived.notified();
         if let Some((id, event)) = lock(&queue.pending).pop_front() {

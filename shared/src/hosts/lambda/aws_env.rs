@@ -113,12 +113,35 @@ impl AwsEnv {
     }
 }
 
+/// `AWS_LAMBDA_MAX_CONCURRENCY`: how many invocations Lambda Managed Instances
+/// sends one execution environment at once. Unset on classic Lambda, which means 1.
+/// lambda_runtime reads the same variable to start that many `/next` loops; reading
+/// it here too picks the runtime's threads, and a value Lambda would never set
+/// stops init naming it instead of silently running one at a time.
+pub fn max_concurrency<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
+    env.at_least("AWS_LAMBDA_MAX_CONCURRENCY", 1, 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn aws_env(pairs: &[(&str, &str)]) -> Result<AwsEnv, ConfigError> {
         AwsEnv::from(&Env::from_pairs(pairs))
+    }
+
+    #[test]
+    fn max_concurrency_is_one_unless_lambda_says_more() {
+        assert_eq!(max_concurrency(&Env::from_pairs(&[])).unwrap(), 1);
+        let set = Env::from_pairs(&[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]);
+        assert_eq!(max_concurrency(&set).unwrap(), 16);
+        for bad in ["0", "many", "-2"] {
+            let env = Env::from_pairs(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
+            assert_eq!(
+                max_concurrency(&env).unwrap_err().name,
+                "AWS_LAMBDA_MAX_CONCURRENCY"
+            );
+        }
     }
 
     const LAMBDA: [(&str, &str); 4] = [

@@ -395,9 +395,24 @@ pub use sqs::{
 /// runs Argon2. A multi-threaded runtime would start a worker thread per vCPU at
 /// every cold start for nothing.
 pub(super) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    let concurrency = aws_env::max_concurrency(&crate::config::Env::process())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut builder = if concurrency > 1 {
+        // Many invocations at once (Lambda Managed Instances): their CPU work
+        // (token checks, JSON) spreads over the environment's vCPUs.
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(cores);
+        builder
+    } else {
+        // One invocation at a time: a second thread would only slow the cold start.
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
         .enable_all()
-        .max_blocking_threads(1)
+        // Blocking threads start on demand: the password hashes that run at once
+        // (bounded by SKIFF_HASH_CONCURRENCY) each get one, up to one per core.
+        .max_blocking_threads(cores)
         .build()
 }
 
@@ -409,7 +424,39 @@ async fn serve(
     build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<Router, LambdaError>,
 ) -> Result<(), lambda_http::Error> {
     let (router, _) = init(function, build).await?;
-    lambda_http::run(router).await
+    // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1. Every invocation runs
+    // the Router on its own request: its ids live in that request's extensions and
+    // span, never in globals.
+    lambda_http::run_concurrent(buffered(router)).await
+}
+
+/// The Router with its response bodies collected into one chunk. lambda_http's
+/// concurrent loop moves responses between threads by reference, so it wants a body
+/// that is `Sync`, which axum's streaming body is not. A Lambda response is buffered
+/// whole before it is sent anyway; this only does it one step earlier.
+fn buffered(
+    router: Router,
+) -> impl tower::Service<
+    lambda_http::Request,
+    Response = axum::http::Response<http_body_util::Full<bytes::Bytes>>,
+    Error = lambda_http::Error,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    tower::service_fn(move |request: lambda_http::Request| {
+        let router = router.clone();
+        async move {
+            let (parts, body) = router.oneshot(request).await?.into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            Ok(axum::http::Response::from_parts(
+                parts,
+                http_body_util::Full::new(bytes),
+            ))
+        }
+    })
 }
 
 /// What every function does first: JSON logs, its config and the SDK settings, then

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::{Function, LambdaConfig, LambdaError, init, lazy, missing, runtime, stores};
 use crate::adapters::aws_messaging::{SfnTasks, SnsEventPublisher};
@@ -65,20 +66,24 @@ fn events(
 async fn consume<B, T, E, F, Fut>(function: Function, build: B) -> Result<(), lambda_runtime::Error>
 where
     B: AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<F, LambdaError>,
-    T: DeserializeOwned,
+    T: DeserializeOwned + Send + 'static,
     E: std::fmt::Display,
-    F: Fn(T) -> Fut + Clone,
-    Fut: Future<Output = Result<(), E>>,
+    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
 {
     let (handler, config) = init(function, build).await?;
     let processor = BatchProcessor::new(config.work.batch_concurrency);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (then batches of
+    // several invocations run at once, each in its own span).
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = handler.clone();
+        let span = tracing::info_span!("batch", request_id = %event.context.request_id);
         async move {
-            let _span =
-                tracing::info_span!("batch", request_id = %event.context.request_id).entered();
             Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)
         }
+        // Instrumented, not entered: a guard held across an await would lend this
+        // span to whatever else the thread polls meanwhile.
+        .instrument(span)
     }))
     .await
 }
