@@ -79,6 +79,18 @@ ensure_browser() {
   export SE_OFFLINE=true
 }
 
+# Every tool tests/run needs. CI runs this in the background while it compiles;
+# each step is a quick check once its tool is in place.
+ensure_test_tools() {
+  ensure_moto
+  ensure_infra_tools
+  ensure_cargo_lambda
+  ensure_azurite
+  ensure_redis
+  ensure_schemathesis
+  ensure_browser
+}
+
 ensure_cargo_lambda() {
   lambda_venv="$tools_dir/lambda-venv"
   ensure_venv "$lambda_venv" "$(pinned "cargo-lambda==$CARGO_LAMBDA_VERSION")" "cargo-lambda==$CARGO_LAMBDA_VERSION"

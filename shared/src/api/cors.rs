@@ -122,6 +122,7 @@ pub(super) async fn cors(
         };
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
         allow(headers, origin);
         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
@@ -145,7 +146,6 @@ fn allow(headers: &mut axum::http::HeaderMap, origin: HeaderValue) {
         header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
         HeaderValue::from_static("true"),
     );
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 #[cfg(test)]
