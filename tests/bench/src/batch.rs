@@ -78,6 +78,8 @@ fn batches_of(messages: Vec<String>) -> Vec<Request> {
         .collect()
 }
 
+/// `rounds` comparisons, one after another, each on jobs of its own: a ratio that
+/// holds in every round holds on this machine, not in one lucky stretch of it.
 pub async fn run(
     config: &BenchConfig,
     env: &[(String, String)],
@@ -85,28 +87,33 @@ pub async fn run(
     login: &Subject,
     python_worker: &Subject,
     batches: usize,
-) -> Result<BatchFigures, BenchError> {
+    rounds: usize,
+) -> Result<Vec<BatchFigures>, BenchError> {
     let jobs = crate::scenarios::binary(config, "jobs", env);
     let worker = crate::scenarios::binary(config, "worker", env);
     let per_side = (batches + 1) * JOBS_PER_BATCH;
-    let rust_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
-    let python_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
-    let (rust_batches, python_batches) = (batches_of(rust_jobs), batches_of(python_jobs));
-    let sides = [
-        Side {
-            subject: &worker,
-            requests: &rust_batches,
-        },
-        Side {
-            subject: python_worker,
-            requests: &python_batches,
-        },
-    ];
-    let mut figures = measure::cpu_interleaved(&sides, all_handled)
-        .await?
-        .into_iter();
-    match (figures.next(), figures.next()) {
-        (Some(rust), Some(python)) => Ok(BatchFigures { rust, python }),
-        _ => Err("the interleaved measurement lost a side".into()),
+    let mut figures = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let rust_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
+        let python_jobs = queued_jobs(fixtures, login, &jobs, per_side).await?;
+        let (rust_batches, python_batches) = (batches_of(rust_jobs), batches_of(python_jobs));
+        let sides = [
+            Side {
+                subject: &worker,
+                requests: &rust_batches,
+            },
+            Side {
+                subject: python_worker,
+                requests: &python_batches,
+            },
+        ];
+        let mut round = measure::cpu_interleaved(&sides, all_handled)
+            .await?
+            .into_iter();
+        match (round.next(), round.next()) {
+            (Some(rust), Some(python)) => figures.push(BatchFigures { rust, python }),
+            _ => return Err("the interleaved measurement lost a side".into()),
+        }
     }
+    Ok(figures)
 }

@@ -18,8 +18,15 @@ pub struct BenchConfig {
     /// Measured SQS batches of 10 echo jobs per side (each side also runs one
     /// unmeasured batch first).
     pub batches: usize,
+    /// Rounds of the SQS batch comparison.
+    pub batch_rounds: usize,
     /// A `redis-server` for the sessions-on-Redis section.
     pub redis_url: String,
+    /// The release `skiff-local`, for the local server under load.
+    pub local_bin: PathBuf,
+    /// Each load cell stops after this many answers or `load_time`, whichever first.
+    pub load_requests: usize,
+    pub load_time: std::time::Duration,
 }
 
 fn required(name: &str) -> Result<String, String> {
@@ -50,8 +57,14 @@ impl BenchConfig {
             output: required("SKIFF_BENCH_OUTPUT")?.into(),
             cold_spawns: count("SKIFF_BENCH_COLD_SPAWNS", 20, 1)?,
             warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
-            batches: count("SKIFF_BENCH_BATCHES", 50, 1)?,
+            batches: count("SKIFF_BENCH_BATCHES", 30, 1)?,
+            batch_rounds: count("SKIFF_BENCH_BATCH_ROUNDS", 3, 1)?,
             redis_url: required("SKIFF_BENCH_REDIS_URL")?,
+            local_bin: required("SKIFF_BENCH_LOCAL_BIN")?.into(),
+            load_requests: count("SKIFF_BENCH_LOAD_REQUESTS", 20_000, 1)?,
+            load_time: std::time::Duration::from_secs(
+                count("SKIFF_BENCH_LOAD_SECONDS", 5, 1)? as u64
+            ),
         })
     }
 

@@ -2,10 +2,16 @@
 
 mod batch;
 mod config;
+mod delay_proxy;
 mod events;
+mod http_client;
+mod lambda_load;
+mod load;
+mod local_load;
 mod measure;
 mod redis_sessions;
 mod report;
+mod report_load;
 mod scenarios;
 mod stats;
 mod subject;

@@ -37,7 +37,7 @@ pub struct Warm {
 }
 
 /// A process that is killed when dropped, so an early return leaves nothing behind.
-struct Environment(Child);
+pub(crate) struct Environment(pub(crate) Child);
 
 impl Drop for Environment {
     fn drop(&mut self) {
@@ -46,7 +46,11 @@ impl Drop for Environment {
     }
 }
 
-async fn call(api: &RuntimeApi, request: &Request, i: usize) -> Result<Value, BenchError> {
+pub(crate) async fn call(
+    api: &RuntimeApi,
+    request: &Request,
+    i: usize,
+) -> Result<Value, BenchError> {
     let pending = queue(api, request, i)?;
     answer(pending, request).await
 }

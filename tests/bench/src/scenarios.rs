@@ -168,9 +168,29 @@ pub async fn run() -> Result<PathBuf, BenchError> {
     let more =
         jobs_account_and_queue_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
 
-    let batches = config.batches;
-    eprintln!("SQS batches of 10 echo jobs: {batches} per side, Rust worker and Python peer");
-    let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer, batches).await?;
+    let (batches, rounds) = (config.batches, config.batch_rounds);
+    eprintln!(
+        "SQS batches of 10 echo jobs: {rounds} rounds of {batches} per side, Rust worker and Python peer"
+    );
+    let batch = crate::batch::run(
+        &config,
+        &env,
+        &fixtures,
+        &login,
+        &batch_peer,
+        batches,
+        rounds,
+    )
+    .await?;
+
+    let bounds = crate::load::Bounds {
+        requests: config.load_requests,
+        time: config.load_time,
+    };
+    eprintln!("under load: one Lambda environment at 1, 4 and 16 invocations in flight");
+    let lambda_load = crate::lambda_load::run(&config, &env, &fixtures, bounds).await?;
+    eprintln!("under load: the local server at 1, 16 and 64 clients");
+    let local_load = crate::local_load::run(&config.local_bin, bounds).await?;
 
     eprintln!("argon2id: {ARGON2_SAMPLES} verifications in-process");
     let argon2 = raw_argon2_verify()?;
@@ -301,6 +321,11 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         .collect(),
         batch,
         redis,
+        load: crate::report_load::LoadFigures {
+            bounds,
+            lambda: lambda_load,
+            local: local_load,
+        },
     };
     write_report(&config.output, &figures)?;
     Ok(config.output.clone())
