@@ -58,6 +58,50 @@ async fn ctrl_c_stops_the_server_cleanly() {
     assert!(status.success(), "exit status {status:?}");
 }
 
+/// SIGINT the moment the server announces itself, from a parent that ignores
+/// SIGINT, as a script's background job does (the ignore is inherited): the
+/// server has registered its handler before it announced, so it stops cleanly
+/// instead of never hearing the signal.
+#[test]
+fn sigint_right_after_the_banner_stops_a_background_server() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg("trap '' INT; exec \"$0\"")
+        .arg(local_binary())
+        .env_clear()
+        .env("SKIFF_DATA_DIR", dir.path())
+        .env("SKIFF_LISTEN", "127.0.0.1:0")
+        .env("SKIFF_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("listening on http://"), "{first:?}");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("skiff-local ignored the SIGINT sent right after its banner");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "a clean stop, not a kill: {status:?}");
+}
+
 #[test]
 fn bad_configuration_stops_start_up_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();

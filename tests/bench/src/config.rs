@@ -20,6 +20,9 @@ pub struct BenchConfig {
     pub batches: usize,
     /// Rounds of the SQS batch comparison.
     pub batch_rounds: usize,
+    /// `SKIFF_BENCH_ONLY=batch`: only the SQS batch comparison, printed rather than
+    /// written to BENCHMARKS.md (for profiling the worker without the whole run).
+    pub batch_only: bool,
     /// A `redis-server` for the sessions-on-Redis section.
     pub redis_url: String,
     /// The release `skiff-local`, for the local server under load.
@@ -59,6 +62,15 @@ impl BenchConfig {
             warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
             batches: count("SKIFF_BENCH_BATCHES", 30, 1)?,
             batch_rounds: count("SKIFF_BENCH_BATCH_ROUNDS", 3, 1)?,
+            batch_only: match std::env::var("SKIFF_BENCH_ONLY").as_deref() {
+                Err(_) => false,
+                Ok("batch") => true,
+                Ok(other) => {
+                    return Err(format!(
+                        "SKIFF_BENCH_ONLY={other:?}: the one section that runs alone is `batch`"
+                    ));
+                }
+            },
             redis_url: required("SKIFF_BENCH_REDIS_URL")?,
             local_bin: required("SKIFF_BENCH_LOCAL_BIN")?.into(),
             load_requests: count("SKIFF_BENCH_LOAD_REQUESTS", 20_000, 1)?,

@@ -19,10 +19,11 @@ mod subject;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match scenarios::run().await {
-        Ok(path) => {
+        Ok(Some(path)) => {
             println!("wrote {}", path.display());
             std::process::ExitCode::SUCCESS
         }
+        Ok(None) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("benchmark failed: {e}");
             std::process::ExitCode::FAILURE

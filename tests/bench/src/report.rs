@@ -130,11 +130,11 @@ fn cpu_ms(cpu: &Cpu) -> f64 {
 /// Python peer's, in every round.
 const BATCH_TARGET: f64 = 6.0;
 
-fn batch_ratio(round: &BatchFigures) -> f64 {
+pub fn batch_ratio(round: &BatchFigures) -> f64 {
     cpu_ms(&round.python) / cpu_ms(&round.rust)
 }
 
-fn write_batch(out: &mut String, rounds: &[BatchFigures]) -> Result<(), BenchError> {
+pub fn write_batch(out: &mut String, rounds: &[BatchFigures]) -> Result<(), BenchError> {
     let Some(batch) = rounds.first() else {
         return Ok(());
     };

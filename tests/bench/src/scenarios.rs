@@ -142,7 +142,9 @@ fn raw_argon2_verify() -> Result<Vec<Duration>, BenchError> {
     Ok(samples)
 }
 
-pub async fn run() -> Result<PathBuf, BenchError> {
+/// Runs every measurement and writes the report (its path), or only the batch
+/// comparison, printed (None).
+pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let config = BenchConfig::from_env()?;
     let mut env = config.function_env()?;
     // One access token serves the whole run, which takes longer than the default
@@ -161,6 +163,18 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         ..binary(&config, "session", &offline_env)
     };
     let n = config.warm_invocations;
+
+    if config.batch_only {
+        let (batches, rounds) = (config.batches, config.batch_rounds);
+        eprintln!("SQS batches of 10 echo jobs only: {rounds} rounds of {batches} per side");
+        let batch =
+            crate::batch::run(&config, &env, &fixtures, &login, &batch_peer, batches, rounds)
+                .await?;
+        let mut out = String::new();
+        crate::report::write_batch(&mut out, &batch)?;
+        println!("{out}");
+        return Ok(None);
+    }
 
     // First, while the table is small: moto's queries slow down as it grows, and the
     // login benchmark below adds thousands of items.
@@ -328,7 +342,7 @@ pub async fn run() -> Result<PathBuf, BenchError> {
         },
     };
     write_report(&config.output, &figures)?;
-    Ok(config.output.clone())
+    Ok(Some(config.output.clone()))
 }
 
 fn cold_row(subject: &Subject, cold: Cold) -> (&'static str, Option<u64>, Cold) {

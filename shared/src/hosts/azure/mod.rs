@@ -178,9 +178,10 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| AzureError::Bind { addr, source })?;
+    let stop = crate::hosts::shutdown::signal();
     tracing::info!(%addr, issuer = %config.auth.issuer, "custom handler listening");
     axum::serve(listener, router)
-        .with_graceful_shutdown(crate::hosts::shutdown::signal())
+        .with_graceful_shutdown(stop)
         .await
         .map_err(AzureError::Serve)?;
     tracing::info!("stopped");

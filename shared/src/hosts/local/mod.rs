@@ -143,6 +143,7 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
         config.trusted_proxies.clone(),
     )));
 
+    let stop = crate::hosts::shutdown::signal();
     print_banner(&base_url, &config);
     tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
 
@@ -150,7 +151,7 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(crate::hosts::shutdown::signal())
+    .with_graceful_shutdown(stop)
     .await
     .map_err(LocalError::Serve)?;
     tracing::info!("stopped");
