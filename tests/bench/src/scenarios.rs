@@ -167,9 +167,16 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     if config.batch_only {
         let (batches, rounds) = (config.batches, config.batch_rounds);
         eprintln!("SQS batches of 10 echo jobs only: {rounds} rounds of {batches} per side");
-        let batch =
-            crate::batch::run(&config, &env, &fixtures, &login, &batch_peer, batches, rounds)
-                .await?;
+        let batch = crate::batch::run(
+            &config,
+            &env,
+            &fixtures,
+            &login,
+            &batch_peer,
+            batches,
+            rounds,
+        )
+        .await?;
         let mut out = String::new();
         crate::report::write_batch(&mut out, &batch)?;
         println!("{out}");
