@@ -78,17 +78,20 @@ fn batches_of(messages: Vec<String>) -> Vec<Request> {
         .collect()
 }
 
-/// `rounds` comparisons, one after another, each on jobs of its own: a ratio that
-/// holds in every round holds on this machine, not in one lucky stretch of it.
+/// `config.batch_rounds` comparisons of `config.batches` batches per side, one
+/// after another, each on jobs of its own: a ratio that holds in every round holds
+/// on this machine, not in one lucky stretch of it.
 pub async fn run(
     config: &BenchConfig,
     env: &[(String, String)],
     fixtures: &Fixtures,
     login: &Subject,
     python_worker: &Subject,
-    batches: usize,
-    rounds: usize,
 ) -> Result<Vec<BatchFigures>, BenchError> {
+    let (batches, rounds) = (config.batches, config.batch_rounds);
+    eprintln!(
+        "SQS batches of 10 echo jobs: {rounds} rounds of {batches} per side, Rust worker and Python peer"
+    );
     let jobs = crate::scenarios::binary(config, "jobs", env);
     let worker = crate::scenarios::binary(config, "worker", env);
     let per_side = (batches + 1) * JOBS_PER_BATCH;

@@ -165,18 +165,7 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let n = config.warm_invocations;
 
     if config.batch_only {
-        let (batches, rounds) = (config.batches, config.batch_rounds);
-        eprintln!("SQS batches of 10 echo jobs only: {rounds} rounds of {batches} per side");
-        let batch = crate::batch::run(
-            &config,
-            &env,
-            &fixtures,
-            &login,
-            &batch_peer,
-            batches,
-            rounds,
-        )
-        .await?;
+        let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
         let mut out = String::new();
         crate::report::write_batch(&mut out, &batch)?;
         println!("{out}");
@@ -189,20 +178,7 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let more =
         jobs_account_and_queue_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
 
-    let (batches, rounds) = (config.batches, config.batch_rounds);
-    eprintln!(
-        "SQS batches of 10 echo jobs: {rounds} rounds of {batches} per side, Rust worker and Python peer"
-    );
-    let batch = crate::batch::run(
-        &config,
-        &env,
-        &fixtures,
-        &login,
-        &batch_peer,
-        batches,
-        rounds,
-    )
-    .await?;
+    let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
 
     let bounds = crate::load::Bounds {
         requests: config.load_requests,
