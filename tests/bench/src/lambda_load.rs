@@ -4,7 +4,7 @@
 //! flight through the benchmark's Runtime API. Throughput, latency and the
 //! process's peak RSS per concurrency, each in a fresh environment.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::config::BenchConfig;
 use crate::delay_proxy::DelayProxy;
 use crate::events::{Fixtures, body_of};
-use crate::load::{Bounds, LoadRun, Verdict, closed_loop};
+use crate::load::{Bounds, LoadRun, Verdict, closed_loop, lock};
 use crate::measure::{self, BenchError, Environment, Request};
 use crate::scenarios::{binary, new_user, sqs_event};
 use crate::subject::{Subject, peak_rss_kib};
@@ -103,10 +103,6 @@ async fn cell(
     })
     .await;
     Ok((run, peak_rss_kib(&environment.0).unwrap_or(0)))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub async fn run(

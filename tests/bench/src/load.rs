@@ -6,11 +6,17 @@
 //! fast error is never counted as throughput.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::stats::{Summary, summarize};
+
+/// A lock a client's check records into. A poisoned lock only means another client
+/// task panicked, which the run reports as that client's error; the data is sound.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How one answer counts.
 #[derive(Debug)]

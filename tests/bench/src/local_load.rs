@@ -7,14 +7,14 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::http_client::{Answer, Http};
-use crate::load::{Bounds, LoadRun, Verdict, closed_loop};
+use crate::load::{Bounds, LoadRun, Verdict, closed_loop, lock};
 use crate::measure::BenchError;
 
 pub const CLIENTS: [usize; 3] = [1, 16, 64];
@@ -131,10 +131,6 @@ async fn new_client(http: &Http, i: usize) -> Result<Client, BenchError> {
     })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// The route, as one client sends request number `i`.
 #[derive(Clone, Copy)]
 enum Route {
@@ -158,7 +154,16 @@ impl Route {
         }
     }
 
-    async fn send(self, http: &Http, client: &Client, shared: &Client, i: usize) -> Verdict {
+    /// `shared` is the one session every client writes for `PatchShared`, whose
+    /// 200s' versions go into `seen`.
+    async fn send(
+        self,
+        http: &Http,
+        client: &Client,
+        shared: &Client,
+        seen: &Mutex<Vec<u64>>,
+        i: usize,
+    ) -> Verdict {
         match self {
             Route::Health => judge(
                 http.send(Method::GET, "/health", &[], None).await,
@@ -174,18 +179,14 @@ impl Route {
                 .await,
                 StatusCode::OK,
             ),
-            Route::PatchOwn | Route::PatchShared => {
-                let who = if matches!(self, Route::PatchOwn) {
-                    client
-                } else {
-                    shared
-                };
+            Route::PatchShared => patch_shared(http, shared, i, seen).await,
+            Route::PatchOwn => {
                 let patch = json!({"step": "shipping", "n": i});
                 judge(
                     http.send(
                         Method::PATCH,
                         "/session/data",
-                        &[("authorization", &who.bearer)],
+                        &[("authorization", &client.bearer)],
                         Some(&patch),
                     )
                     .await,
@@ -272,12 +273,7 @@ pub async fn run(binary: &Path, bounds: Bounds) -> Result<LocalLoad, BenchError>
             let (http2, shared2, seen) = (http.clone(), shared.clone(), versions.clone());
             let run = closed_loop(contexts, bounds, move |client, i| {
                 let (http, shared, seen) = (http2.clone(), shared2.clone(), seen.clone());
-                async move {
-                    if matches!(route, Route::PatchShared) {
-                        return patch_shared(&http, &shared, i, &seen).await;
-                    }
-                    route.send(&http, &client, &shared, i).await
-                }
+                async move { route.send(&http, &client, &shared, &seen, i).await }
             })
             .await;
             if let Some(before) = before {

@@ -201,11 +201,11 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, Linux {kernel}")
 }
 
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(crate) fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "**not met**" }
 }
 

@@ -8,6 +8,7 @@ use crate::lambda_load::{BACKEND_DELAY, GET_SESSION as LAMBDA_GET_SESSION, Lambd
 use crate::load::{Bounds, LoadRun};
 use crate::local_load::{GET_SESSION, HEALTH, LocalLoad};
 use crate::measure::BenchError;
+use crate::report::{mib, verdict};
 
 /// Everything the load section puts in the report: its tables, and its rows of the
 /// targets table.
@@ -15,14 +16,6 @@ pub struct LoadFigures {
     pub bounds: Bounds,
     pub lambda: Vec<LambdaRow>,
     pub local: LocalLoad,
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1}", kib as f64 / 1024.0)
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "**not met**" }
 }
 
 fn error_cell(run: &LoadRun) -> String {
