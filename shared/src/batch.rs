@@ -1,6 +1,10 @@
 //! Partial batch processing, as Powertools for AWS Lambda gives Python and
 //! TypeScript: every record of a batch is handled on its own, at most
 //! `concurrency` at a time, and the batch reports only the records that failed.
+//! The bound is the processor's, not a batch's: where one environment runs several
+//! batches at once (Lambda's `AWS_LAMBDA_MAX_CONCURRENCY`), they share it, so more
+//! batches in flight queue their records instead of multiplying the calls a
+//! backend must take at once.
 //! With SQS's `ReportBatchItemFailures` (or any queue that redelivers what was not
 //! deleted) the failures come back later and the successes are never redone.
 //!
@@ -25,8 +29,11 @@
 //! # });
 //! ```
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
 /// One message of a batch: its id (SQS `messageId`, a queue row id) and its parsed
 /// body, or why the body did not parse.
@@ -57,17 +64,22 @@ pub struct BatchOutcome {
     pub succeeded: usize,
 }
 
-#[derive(Clone, Copy, Debug)]
-/// Runs a batch's records with bounded concurrency, each on its own.
+#[derive(Clone, Debug)]
+/// Runs batches' records with bounded concurrency, each on its own. Clones share
+/// the bound: at most `concurrency` records run at once across every batch that
+/// the processor and its clones are handling.
 pub struct BatchProcessor {
     concurrency: usize,
+    permits: Arc<Semaphore>,
 }
 
 impl BatchProcessor {
     /// `concurrency` is clamped to at least 1.
     pub fn new(concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
         Self {
-            concurrency: concurrency.max(1),
+            concurrency,
+            permits: Arc::new(Semaphore::new(concurrency)),
         }
     }
 
@@ -87,17 +99,23 @@ impl BatchProcessor {
         // iterator), so a batch can run inside a spawned task.
         let work = records.into_iter().enumerate().map(|(index, record)| {
             let handler = handler.clone();
+            let permits = Arc::clone(&self.permits);
             async move {
-                let ok = match record.body {
-                    Ok(body) => match handler(body).await {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::warn!(message_id = %record.id, error = %e, "batch record failed");
-                            false
-                        }
-                    },
-                    Err(reason) => {
-                        tracing::warn!(message_id = %record.id, error = %reason, "batch record rejected");
+                let result = match record.body {
+                    Ok(body) => {
+                        // The semaphore is never closed, so acquiring cannot fail;
+                        // if it did, the record would run unbounded, not be lost.
+                        let permit = permits.acquire().await.ok();
+                        let handled = handler(body).await.map_err(|e| e.to_string());
+                        drop(permit);
+                        handled.map_err(|e| ("batch record failed", e))
+                    }
+                    Err(reason) => Err(("batch record rejected", reason)),
+                };
+                let ok = match result {
+                    Ok(()) => true,
+                    Err((what, error)) => {
+                        tracing::warn!(message_id = %record.id, %error, "{what}");
                         false
                     }
                 };
@@ -159,6 +177,37 @@ mod tests {
             })
             .await;
         assert_eq!(outcome.succeeded, 10);
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_in_flight_at_once_share_the_bound() {
+        let (running, peak) = (
+            std::sync::Arc::new(AtomicUsize::new(0)),
+            std::sync::Arc::new(AtomicUsize::new(0)),
+        );
+        let processor = BatchProcessor::new(3);
+        let batches = (0..4).map(|batch| {
+            let (processor, running, peak) = (processor.clone(), running.clone(), peak.clone());
+            tokio::spawn(async move {
+                let records = (0..5).map(|i| Record::json(format!("{batch}-{i}"), "0"));
+                processor
+                    .process(records, move |_: u32| {
+                        let (running, peak) = (running.clone(), peak.clone());
+                        async move {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(now, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok::<_, String>(())
+                        }
+                    })
+                    .await
+            })
+        });
+        for batch in batches.collect::<Vec<_>>() {
+            assert_eq!(batch.await.unwrap().succeeded, 5);
+        }
         assert_eq!(peak.load(Ordering::SeqCst), 3);
     }
 }

@@ -20,9 +20,9 @@ pub struct BenchConfig {
     pub batches: usize,
     /// Rounds of the SQS batch comparison.
     pub batch_rounds: usize,
-    /// `SKIFF_BENCH_ONLY=batch`: only the SQS batch comparison, printed rather than
-    /// written to BENCHMARKS.md (for profiling the worker without the whole run).
-    pub batch_only: bool,
+    /// `SKIFF_BENCH_ONLY`: one section alone, printed rather than written to
+    /// BENCHMARKS.md (for profiling one part without the whole run).
+    pub only: Option<Section>,
     /// A `redis-server` for the sessions-on-Redis section.
     pub redis_url: String,
     /// The release `skiff-local`, for the local server under load.
@@ -30,6 +30,15 @@ pub struct BenchConfig {
     /// Each load cell stops after this many answers or `load_time`, whichever first.
     pub load_requests: usize,
     pub load_time: std::time::Duration,
+}
+
+/// A section `SKIFF_BENCH_ONLY` can run alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The SQS batch comparison, Rust worker and Python peer.
+    Batch,
+    /// The local server under load.
+    Local,
 }
 
 fn required(name: &str) -> Result<String, String> {
@@ -62,12 +71,13 @@ impl BenchConfig {
             warm_invocations: count("SKIFF_BENCH_WARM_INVOCATIONS", 2000, 1)?,
             batches: count("SKIFF_BENCH_BATCHES", 30, 1)?,
             batch_rounds: count("SKIFF_BENCH_BATCH_ROUNDS", 3, 1)?,
-            batch_only: match std::env::var("SKIFF_BENCH_ONLY").as_deref() {
-                Err(_) => false,
-                Ok("batch") => true,
+            only: match std::env::var("SKIFF_BENCH_ONLY").as_deref() {
+                Err(_) => None,
+                Ok("batch") => Some(Section::Batch),
+                Ok("local") => Some(Section::Local),
                 Ok(other) => {
                     return Err(format!(
-                        "SKIFF_BENCH_ONLY={other:?}: the one section that runs alone is `batch`"
+                        "SKIFF_BENCH_ONLY={other:?}: the sections that run alone are `batch` and `local`"
                     ));
                 }
             },

@@ -80,6 +80,11 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
             )?;
         }
     }
+    write_local_table(out, &load.local)
+}
+
+/// The local server's table and its shared-session line.
+pub fn write_local_table(out: &mut String, local: &LocalLoad) -> Result<(), BenchError> {
     writeln!(
         out,
         "\n### The local server\n\nThe release `skiff-local` (SQLite in a throw-away data \
@@ -88,14 +93,14 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
          throughput over `GET /health`'s at the same number of clients, in this run. \
          Every client is 127.0.0.1, so the per-client login throttle is raised for this \
          run. The server's peak RSS over the whole section: {} MiB.\n",
-        mib(load.local.peak_rss_kib)
+        mib(local.peak_rss_kib)
     )?;
     writeln!(
         out,
         "| route | clients | answers/s | × floor | p50 ms | p99 ms | p99 ÷ p50 | refused | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     )?;
-    let floor = load.local.rows.iter().find(|r| r.label == HEALTH);
-    for row in &load.local.rows {
+    let floor = local.rows.iter().find(|r| r.label == HEALTH);
+    for row in &local.rows {
         for (i, run) in row.runs.iter().enumerate() {
             let floor = floor
                 .and_then(|f| f.runs.get(i))
@@ -115,7 +120,7 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
             )?;
         }
     }
-    match &load.local.shared_session {
+    match &local.shared_session {
         Ok(summary) => writeln!(
             out,
             "\nOne session written by every client at once: {summary}."

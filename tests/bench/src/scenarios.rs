@@ -8,7 +8,7 @@ use serde_json::json;
 use skiff::auth::PasswordHasher;
 use skiff::domain::Password;
 
-use crate::config::BenchConfig;
+use crate::config::{BenchConfig, Section};
 use crate::events::{Fixtures, body_of};
 use crate::measure::{self, BenchError, Cold, Request};
 use crate::report::{Figures, NO_NETWORK_INIT, write_report};
@@ -142,10 +142,24 @@ fn raw_argon2_verify() -> Result<Vec<Duration>, BenchError> {
     Ok(samples)
 }
 
+fn load_bounds(config: &BenchConfig) -> crate::load::Bounds {
+    crate::load::Bounds {
+        requests: config.load_requests,
+        time: config.load_time,
+    }
+}
+
 /// Runs every measurement and writes the report (its path), or only the batch
-/// comparison, printed (None).
+/// comparison or the local server's load, printed (None).
 pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let config = BenchConfig::from_env()?;
+    if config.only == Some(Section::Local) {
+        let local = crate::local_load::run(&config.local_bin, load_bounds(&config)).await?;
+        let mut out = String::new();
+        crate::report_load::write_local_table(&mut out, &local)?;
+        println!("{out}");
+        return Ok(None);
+    }
     let mut env = config.function_env()?;
     // One access token serves the whole run, which takes longer than the default
     // 15 minutes.
@@ -164,7 +178,7 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     };
     let n = config.warm_invocations;
 
-    if config.batch_only {
+    if config.only == Some(Section::Batch) {
         let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
         let mut out = String::new();
         crate::report::write_batch(&mut out, &batch)?;
@@ -180,10 +194,7 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
 
     let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
 
-    let bounds = crate::load::Bounds {
-        requests: config.load_requests,
-        time: config.load_time,
-    };
+    let bounds = load_bounds(&config);
     eprintln!("under load: one Lambda environment at 1, 4 and 16 invocations in flight");
     let lambda_load = crate::lambda_load::run(&config, &env, &fixtures, bounds).await?;
     eprintln!("under load: the local server at 1, 16 and 64 clients");

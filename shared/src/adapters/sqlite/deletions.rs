@@ -68,7 +68,7 @@ impl DeletionStore for SqliteStore {
     }
 
     async fn get(&self, user: UserId, id: DeletionId) -> Result<Option<Deletion>, StoreError> {
-        self.call("get deletion", move |conn| {
+        self.read("get deletion", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM deletions WHERE deletion_id = ?1 AND user_id = ?2"),
                 [id.to_string(), user.to_string()],

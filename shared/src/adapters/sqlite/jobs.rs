@@ -62,7 +62,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn get(&self, user: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
-        self.call("get job", move |conn| {
+        self.read("get job", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1 AND user_id = ?2"),
                 [id.to_string(), user.to_string()],
@@ -80,7 +80,7 @@ impl JobStore for SqliteStore {
         before: Option<JobId>,
     ) -> Result<Vec<Job>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call("list jobs", move |conn| {
+        self.read("list jobs", move |conn| {
             let mut statement = conn.prepare(&format!(
                 "SELECT {COLUMNS} FROM jobs
                   WHERE user_id = ?1 AND (?2 IS NULL OR job_id < ?2)

@@ -17,10 +17,11 @@ pub use queue::{QueueSettings, ReceivedMessage, SqliteQueue};
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use rusqlite::Connection;
 use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::ports::StoreError;
 
@@ -35,55 +36,144 @@ const MIGRATIONS: [&str; 5] = [
     include_str!("schema_v5.sql"),
 ];
 
-/// A handle to the database; cheap to clone. SQLite serialises writers anyway, so
-/// one connection used from blocking threads is both simple and sufficient here.
+/// A handle to the database; cheap to clone.
+///
+/// SQLite serialises writers, so every write goes through one connection. In WAL
+/// mode readers need not wait for it, though: each read runs on one of a few
+/// read-only connections of its own, so a `GET /session` is not queued behind a
+/// write or behind other reads. The pool is these few lines rather than r2d2_sqlite
+/// or deadpool-sqlite because those crates pin older rusqlite releases than the one
+/// this workspace uses, and a fixed set of connections needs nothing more.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    connections: Arc<Connections>,
 }
 
+struct Connections {
+    writer: Mutex<Connection>,
+    /// Empty for an in-memory database, whose data no second connection can see:
+    /// reads then use the writer.
+    readers: Vec<Mutex<Connection>>,
+    /// Where the next read starts looking for a free reader, so reads spread out.
+    next_reader: AtomicUsize,
+}
+
+/// Readers per core: a read holds its connection only while SQLite copies rows out
+/// of the page cache, so a couple per core keep the cores busy without piling up
+/// blocking threads.
+const READERS_PER_CORE: usize = 2;
+const MAX_READERS: usize = 8;
+
 impl SqliteStore {
-    /// Opens (or creates) the database at `path` and migrates its schema.
+    /// Opens (or creates) the database at `path`, migrates its schema and opens its
+    /// readers.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn =
+        let writer =
             Connection::open(path).map_err(|e| StoreError::new("open sqlite database", e))?;
-        Self::init(conn)
+        configure(&writer)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| StoreError::new("configure sqlite", e))?;
+        migrate(&writer)?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let readers = (0..(cores * READERS_PER_CORE).clamp(2, MAX_READERS))
+            .map(|_| open_reader(path).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::with(writer, readers))
     }
 
     /// A database that lives as long as the value (tests).
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let conn =
+        let writer =
             Connection::open_in_memory().map_err(|e| StoreError::new("open sqlite database", e))?;
-        Self::init(conn)
+        configure(&writer)?;
+        migrate(&writer)?;
+        Ok(Self::with(writer, Vec::new()))
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
-        )
-        .map_err(|e| StoreError::new("configure sqlite", e))?;
-        migrate(&conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+    fn with(writer: Connection, readers: Vec<Mutex<Connection>>) -> Self {
+        Self {
+            connections: Arc::new(Connections {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        }
     }
 
-    /// Runs `work` on a blocking thread with the connection.
+    /// Runs `work` on a blocking thread with the writer: every statement that
+    /// changes data, and every read that must see the same snapshot as a write.
     async fn call<T: Send + 'static>(
         &self,
         context: &'static str,
         work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
+        let connections = Arc::clone(&self.connections);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::message("sqlite connection mutex poisoned"))?;
+            let mut guard = connections.writer.lock().map_err(|_| poisoned())?;
             work(&mut guard).map_err(|e| StoreError::new(context, e))
         })
         .await
         .map_err(|e| StoreError::new(context, e))?
     }
+
+    /// Runs the read-only `work` on a blocking thread with a reader. It sees every
+    /// write committed before it starts, as a read on the writer would.
+    async fn read<T: Send + 'static>(
+        &self,
+        context: &'static str,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let connections = Arc::clone(&self.connections);
+        tokio::task::spawn_blocking(move || {
+            let guard = connections.reader()?;
+            work(&guard).map_err(|e| StoreError::new(context, e))
+        })
+        .await
+        .map_err(|e| StoreError::new(context, e))?
+    }
+}
+
+impl Connections {
+    /// A free reader if there is one, else waits for the next in turn.
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        let count = self.readers.len();
+        if count == 0 {
+            return self.writer.lock().map_err(|_| poisoned());
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
+        for offset in 0..count {
+            match self.readers[(start + offset) % count].try_lock() {
+                Ok(guard) => return Ok(guard),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+            }
+        }
+        self.readers[start].lock().map_err(|_| poisoned())
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::message("a sqlite connection's mutex is poisoned")
+}
+
+/// What every connection needs: waits for a lock instead of failing at once.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| StoreError::new("configure sqlite", e))
+}
+
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A read-only connection to the migrated database at `path`.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::new("open sqlite reader", e))?;
+    configure(&reader)?;
+    Ok(reader)
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
@@ -124,13 +214,31 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 #[cfg(test)]
 crate::ports::conformance::conformance_tests!(SqliteStore::open_in_memory().unwrap());
 
+/// The same suite on a database file, where reads go to the readers: each test's
+/// directory lives until the end of the statement that runs it.
+#[cfg(test)]
+mod on_a_file {
+    use super::*;
+
+    fn file_store() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (
+            SqliteStore::open(&dir.path().join("skiff.db")).unwrap(),
+            dir,
+        )
+    }
+
+    crate::ports::conformance::conformance_tests!(file_store().0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn schema_version(store: &SqliteStore) -> i64 {
         store
-            .conn
+            .connections
+            .writer
             .lock()
             .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -165,6 +273,38 @@ mod tests {
         let user = store.find_by_email(&email).await.unwrap().unwrap();
         assert!(!user.deleting);
         assert_eq!(schema_version(&store), SCHEMA_VERSION);
+    }
+
+    #[tokio::test]
+    async fn reads_do_not_wait_for_the_writer() {
+        use crate::ports::UserStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("skiff.db")).unwrap();
+        let user = crate::ports::conformance::user("reader@example.com");
+        let email = crate::domain::Email::parse("reader@example.com").unwrap();
+        store.create(&user).await.unwrap();
+
+        // A long write holds the writer; a read must still be answered (from the
+        // snapshot before that write) rather than queue behind it.
+        let writer = Arc::clone(&store.connections);
+        let (held, hold) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _guard = writer.writer.lock().unwrap();
+            locked.send(()).unwrap();
+            hold.recv().unwrap();
+        });
+        is_locked.recv().unwrap();
+        let found = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            store.find_by_email(&email),
+        )
+        .await
+        .expect("the read waited for the writer");
+        assert_eq!(found.unwrap().map(|u| u.id), Some(user.id));
+        held.send(()).unwrap();
+        holder.join().unwrap();
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl NotificationStore for SqliteStore {
 
     async fn list(&self, user: UserId, limit: usize) -> Result<Vec<Notification>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call("list notifications", move |conn| {
+        self.read("list notifications", move |conn| {
             let mut statement = conn.prepare(
                 "SELECT notification_id, event FROM notifications WHERE user_id = ?1
                   ORDER BY occurred_at DESC, notification_id DESC LIMIT ?2",

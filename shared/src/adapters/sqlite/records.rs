@@ -35,7 +35,7 @@ impl RecordStore for SqliteStore {
         id: RecordId,
     ) -> Result<Option<Record>, StoreError> {
         let collection = collection.to_string();
-        self.call("get record", move |conn| {
+        self.read("get record", move |conn| {
             conn.query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM records
@@ -112,7 +112,7 @@ impl RecordStore for SqliteStore {
     ) -> Result<Vec<Record>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let collection = collection.to_string();
-        self.call("list records", move |conn| {
+        self.read("list records", move |conn| {
             let mut statement = conn.prepare(&format!(
                 "SELECT {COLUMNS} FROM records
                   WHERE user_id = ?1 AND collection = ?2 AND (?3 IS NULL OR record_id < ?3)

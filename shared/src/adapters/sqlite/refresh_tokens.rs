@@ -47,7 +47,7 @@ impl RefreshTokenStore for SqliteStore {
         hash: &RefreshTokenHash,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         let hash = hash.as_str().to_owned();
-        self.call("find refresh token", move |conn| {
+        self.read("find refresh token", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"),
                 [hash],

@@ -72,7 +72,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        self.call("get session", move |conn| {
+        self.read("get session", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM sessions WHERE session_id = ?1"),
                 [id.to_string()],
@@ -138,7 +138,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError> {
-        self.call("list sessions of user", move |conn| {
+        self.read("list sessions of user", move |conn| {
             let mut statement =
                 conn.prepare("SELECT session_id FROM sessions WHERE user_id = ?1")?;
             statement

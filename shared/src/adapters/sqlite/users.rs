@@ -95,7 +95,7 @@ impl UserStore for SqliteStore {
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         let email = email.as_str().to_owned();
-        self.call("find user by email", move |conn| {
+        self.read("find user by email", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
                 [email],
@@ -111,7 +111,7 @@ impl UserStore for SqliteStore {
         identity: &FederatedIdentity,
     ) -> Result<Option<User>, StoreError> {
         let identity = identity.clone();
-        self.call("find user by identity", move |conn| {
+        self.read("find user by identity", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE issuer = ?1 AND subject = ?2"),
                 [identity.issuer(), identity.subject()],
@@ -123,7 +123,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.call("find user by id", move |conn| {
+        self.read("find user by id", move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE user_id = ?1"),
                 [id.to_string()],

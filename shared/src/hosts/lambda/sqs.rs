@@ -72,11 +72,13 @@ where
     Fut: Future<Output = Result<(), E>> + Send,
 {
     let (handler, config) = init(function, build).await?;
+    // One processor for the environment: with AWS_LAMBDA_MAX_CONCURRENCY > 1 the
+    // batches in flight share its bound on records at once.
     let processor = BatchProcessor::new(config.work.batch_concurrency);
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (then batches of
     // several invocations run at once, each in its own span).
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let handler = handler.clone();
+        let (handler, processor) = (handler.clone(), processor.clone());
         let span = tracing::info_span!("batch", request_id = %event.context.request_id);
         async move {
             Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)

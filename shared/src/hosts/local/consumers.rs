@@ -31,11 +31,12 @@ pub fn spawn(
     steps: DeletionSteps,
     concurrency: usize,
 ) -> JoinSet<()> {
-    let processor = BatchProcessor::new(concurrency);
+    // A bound per queue, as each queue has a Lambda function of its own.
+    let processor = || BatchProcessor::new(concurrency);
     let mut tasks = JoinSet::new();
     tasks.spawn(consume(
         queues.jobs.clone(),
-        processor,
+        processor(),
         move |m: JobMessage| {
             let worker = worker.clone();
             async move { worker.handle(m).await }
@@ -43,14 +44,14 @@ pub fn spawn(
     ));
     tasks.spawn(consume(
         queues.events.clone(),
-        processor,
+        processor(),
         move |e: Event| {
             let notifier = notifier.clone();
             async move { notifier.handle(e).await }
         },
     ));
     let engine = queues.chained();
-    tasks.spawn(consume(queues.steps, processor, move |m: StepMessage| {
+    tasks.spawn(consume(queues.steps, processor(), move |m: StepMessage| {
         let (steps, engine) = (steps.clone(), engine.clone());
         async move { run_step(&steps, &engine, m).await }
     }));
