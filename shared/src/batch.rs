@@ -128,6 +128,10 @@ impl BatchProcessor {
             .await;
         results.sort_by_key(|(index, ..)| *index);
         let succeeded = results.iter().filter(|(.., ok)| *ok).count();
+        crate::telemetry::metric::count_n(
+            crate::telemetry::metric::BATCH_ITEM_FAILURES,
+            (results.len() - succeeded) as u64,
+        );
         BatchOutcome {
             failed: results
                 .into_iter()

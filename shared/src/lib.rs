@@ -32,3 +32,6 @@ pub mod telemetry;
 pub mod workflow;
 
 pub use error::Error;
+/// The metrics facade Skiff records through, so an app's `metrics::counter!` calls
+/// reach the same sink as Skiff's own without a dependency of its own.
+pub use metrics;

@@ -15,8 +15,10 @@
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 
@@ -78,7 +80,7 @@ impl HttpClient for NoConnectorAtInit {
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        CountingFailures(self.0.http_connector(settings, components)).into_shared()
     }
 
     fn connector_metadata(
@@ -88,11 +90,71 @@ impl HttpClient for NoConnectorAtInit {
     }
 }
 
+/// Counts every AWS call that failed on AWS's side (`BackendErrors` by service):
+/// no answer, a 5xx, or throttling. A 4xx such as a failed condition is the
+/// service answering as designed, and the adapters handle it. Here, at the one
+/// connector every SDK client shares, rather than at each of the adapters' calls.
+#[derive(Debug)]
+struct CountingFailures(SharedHttpConnector);
+
+impl HttpConnector for CountingFailures {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let backend = service_of(request.headers().get("authorization"));
+        let call = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            let result = call.await;
+            if result.as_ref().map_or(true, failed_on_aws_side) {
+                crate::telemetry::metric::backend_error(backend);
+            }
+            result
+        })
+    }
+}
+
+fn failed_on_aws_side(response: &HttpResponse) -> bool {
+    let status = response.status().as_u16();
+    let throttled = response
+        .headers()
+        .get("x-amzn-errortype")
+        .is_some_and(|kind| {
+            ["Throttl", "ProvisionedThroughputExceeded", "RequestLimitExceeded"]
+                .iter()
+                .any(|k| kind.contains(k))
+        });
+    status >= 500 || status == 429 || throttled
+}
+
+/// The service a request was signed for: SigV4's credential scope ends
+/// `/<region>/<service>/aws4_request`.
+fn service_of(authorization: Option<&str>) -> &'static str {
+    let service = authorization
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split([',', ' ']).next())
+        .and_then(|scope| scope.split('/').nth(3));
+    match service {
+        Some("dynamodb") => "dynamodb",
+        Some("sqs") => "sqs",
+        Some("sns") => "sns",
+        Some("states") => "states",
+        Some("secretsmanager") => "secretsmanager",
+        _ => "aws",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use base64::Engine;
 
     use super::*;
+
+    #[test]
+    fn a_failure_is_counted_under_the_service_the_request_was_signed_for() {
+        let signed = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
+        assert_eq!(service_of(Some(signed)), "dynamodb");
+        assert_eq!(service_of(Some(&signed.replace("dynamodb", "states"))), "states");
+        assert_eq!(service_of(None), "aws");
+        assert_eq!(service_of(Some("Bearer x")), "aws");
+    }
 
     /// The embedded roots are five well-formed certificates (the TLS provider panics
     /// on a malformed one, so this must never regress).

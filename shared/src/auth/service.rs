@@ -10,6 +10,7 @@ use crate::domain::{
     SessionPolicy, Settlement, ThrottleKey, UserId,
 };
 use crate::error::Error;
+use crate::telemetry::metric;
 use crate::ports::{
     Clock, CreateSessionError, CreateUserError, Login, RefreshTokenRecord, RefreshTokenStore,
     RotateOutcome, SessionStore, Stores, User, UserStore,
@@ -147,8 +148,13 @@ impl AuthService {
         password: String,
         client: ClientAddress,
     ) -> Result<IssuedTokens, Error> {
-        let user = self.credentials.by_email(email, password, client).await?;
-        self.start_session(user.id).await
+        counted_login(
+            async {
+                let user = self.credentials.by_email(email, password, client).await?;
+                self.start_session(user.id).await
+            }
+            .await,
+        )
     }
 
     /// Verifies an ID token of a trusted issuer (through the login throttles), then
@@ -158,8 +164,13 @@ impl AuthService {
         id_token: &str,
         client: ClientAddress,
     ) -> Result<IssuedTokens, Error> {
-        let user = self.credentials.by_id_token(id_token, client).await?;
-        self.start_session(user.id).await
+        counted_login(
+            async {
+                let user = self.credentials.by_id_token(id_token, client).await?;
+                self.start_session(user.id).await
+            }
+            .await,
+        )
     }
 
     async fn start_session(&self, user_id: UserId) -> Result<IssuedTokens, Error> {
@@ -235,6 +246,7 @@ impl AuthService {
             RotateOutcome::Rotated => {}
             RotateOutcome::AlreadySpent => return self.revoke_for_reuse(record.session_id).await,
         }
+        metric::count(metric::REFRESH_ROTATIONS);
         self.sessions.extend(record.session_id, now).await?;
         // What the store now holds: the idle window slid to `now`, the absolute cap kept.
         session.last_extended_at = now;
@@ -244,6 +256,7 @@ impl AuthService {
 
     async fn revoke_for_reuse(&self, session_id: SessionId) -> Result<IssuedTokens, Error> {
         tracing::warn!(%session_id, "refresh token reuse detected; revoking the session");
+        metric::count(metric::REFRESH_REUSE_DETECTED);
         self.sessions.revoke(session_id).await?;
         Err(Error::InvalidRefreshToken)
     }
@@ -270,4 +283,17 @@ impl AuthService {
             session_id: session,
         })
     }
+}
+
+/// Counts a login's outcome: succeeded, refused for its credentials, or refused by
+/// the throttles. Other errors (a backend down) are no verdict on the login.
+fn counted_login(outcome: Result<IssuedTokens, Error>) -> Result<IssuedTokens, Error> {
+    let name = match &outcome {
+        Ok(_) => metric::LOGINS_SUCCEEDED,
+        Err(Error::InvalidCredentials | Error::InvalidIdToken) => metric::LOGINS_FAILED,
+        Err(Error::TooManyAttempts { .. }) => metric::LOGINS_THROTTLED,
+        Err(_) => return outcome,
+    };
+    metric::count(name);
+    outcome
 }

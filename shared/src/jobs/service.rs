@@ -10,6 +10,7 @@ use crate::domain::{IdempotencyKey, Job, JobId, JobInput, JobKind, UserId};
 use crate::error::Error;
 use crate::idempotency::{Idempotency, IdempotencyError};
 use crate::ports::{Clock, JobMessage, JobQueue, JobStore};
+use crate::telemetry::metric;
 
 /// `POST /jobs` as the client sends it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,6 +141,7 @@ impl JobService {
             return Err(e.into());
         }
         tracing::info!(job_id = %job.id, kind = %job.kind, "job queued");
+        metric::count(metric::JOBS_SUBMITTED);
         Ok(SubmittedJob {
             job_id: job.id,
             kind: job.kind,

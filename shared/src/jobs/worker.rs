@@ -3,6 +3,7 @@ use std::sync::Arc;
 use super::{JobContext, JobError, JobRegistry};
 use crate::domain::{Event, EventDetail, Job, JobId, JobStatus};
 use crate::ports::{Clock, EventPublisher, JobMessage, StoreError};
+use crate::telemetry::metric;
 
 #[derive(Debug, thiserror::Error)]
 /// Why a job message goes back to the queue.
@@ -104,6 +105,7 @@ impl JobWorker {
         let next = match outcome {
             Ok(result) => job.succeed(result, now),
             Err(JobError::Retryable(reason)) if job.attempts < self.max_attempts => {
+                metric::count(metric::JOBS_RETRIED);
                 return Err(WorkerError::AttemptFailed {
                     job_id: job.id,
                     attempt: job.attempts,
@@ -121,6 +123,11 @@ impl JobWorker {
             return Ok(());
         }
         tracing::info!(job_id = %job.id, status = next.status.as_str(), attempts = next.attempts, "job finished");
+        metric::count(if next.status == JobStatus::Succeeded {
+            metric::JOBS_SUCCEEDED
+        } else {
+            metric::JOBS_FAILED
+        });
         self.publish_outcome(&next).await
     }
 

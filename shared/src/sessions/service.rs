@@ -1,3 +1,4 @@
+use crate::telemetry::metric;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -121,6 +122,7 @@ impl SessionService {
             if let Precondition::AnyOf(versions) = precondition
                 && !versions.contains(&current.version)
             {
+                metric::count(metric::SESSION_WRITE_CONFLICTS);
                 return Err(Error::PreconditionFailed);
             }
             let (data, returned) = change(&current.data)?;
@@ -132,7 +134,7 @@ impl SessionService {
                 SessionWrite::Written(session) => return Ok((session, returned)),
                 // Someone else wrote first (or revoked the session): re-read. With an
                 // If-Match the re-read then fails the precondition, as it must.
-                SessionWrite::Conflict => continue,
+                SessionWrite::Conflict => metric::count(metric::SESSION_WRITE_CONFLICTS),
             }
         }
         Err(Error::Contention)
@@ -161,7 +163,7 @@ impl SessionService {
                 .await?
             {
                 SessionWrite::Written(written) => return Ok(Some(written)),
-                SessionWrite::Conflict => continue,
+                SessionWrite::Conflict => metric::count(metric::SESSION_WRITE_CONFLICTS),
             }
         }
         Err(Error::Contention)

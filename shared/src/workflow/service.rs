@@ -5,6 +5,7 @@ use crate::domain::{
     Deletion, DeletionId, DeletionStatus, Event, EventDetail, MAX_WRONG_CODES, UserId,
 };
 use crate::error::Error;
+use crate::telemetry::metric;
 use crate::ports::{
     Clock, CreateDeletionError, DeletionStore, DeletionWorkflow, EventPublisher, Proceed,
 };
@@ -80,6 +81,7 @@ impl DeletionService {
             return Err(e.into());
         }
         tracing::info!(deletion_id = %deletion.id, "account deletion requested");
+        metric::count(metric::DELETIONS_REQUESTED);
         Ok(deletion)
     }
 
@@ -148,6 +150,7 @@ impl DeletionService {
         match proceeded {
             Proceed::Started => {
                 tracing::info!(deletion_id = %id, "account deletion confirmed");
+                metric::count(metric::DELETIONS_CONFIRMED);
                 confirmed
             }
             Proceed::TooLate => {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{DeletionId, DeletionStatus, Event, EventDetail, UserId};
 use crate::ports::{Clock, EventPublisher, StoreError, Stores};
+use crate::telemetry::metric;
 
 /// Who runs a step. On AWS, `Code` steps are dispatched through SQS with a task
 /// token to the workflow function (Lambda tasks do not run on moto, and a queue
@@ -193,7 +194,8 @@ impl DeletionSteps {
                 s.users.delete(user).await?;
             }
             DeletionStep::MarkCompleted => {
-                s.deletions
+                let won = s
+                    .deletions
                     .transition(
                         user,
                         id,
@@ -201,6 +203,10 @@ impl DeletionSteps {
                         DeletionStatus::Completed,
                     )
                     .await?;
+                // A redelivered step finds it done and counts nothing.
+                if won {
+                    metric::count(metric::DELETIONS_COMPLETED);
+                }
             }
             DeletionStep::PublishDeleted => {
                 let detail = EventDetail::AccountDeleted { deletion_id: id };
@@ -218,7 +224,8 @@ impl DeletionSteps {
                     // retry comes after the queue's visibility timeout.
                     return Err(StepError::NotExpired(id));
                 }
-                s.deletions
+                let won = s
+                    .deletions
                     .transition(
                         user,
                         id,
@@ -226,6 +233,9 @@ impl DeletionSteps {
                         DeletionStatus::Expired,
                     )
                     .await?;
+                if won {
+                    metric::count(metric::DELETIONS_EXPIRED);
+                }
             }
         }
         Ok(())

@@ -20,5 +20,8 @@ pub use connection::{RedisStore, RedisTopology};
 pub use sessions::RedisSessions;
 
 fn failed(context: &'static str) -> impl FnOnce(redis::RedisError) -> crate::ports::StoreError {
-    move |e| crate::ports::StoreError::new(context, e)
+    move |e| {
+        crate::telemetry::metric::backend_error("redis");
+        crate::ports::StoreError::new(context, e)
+    }
 }

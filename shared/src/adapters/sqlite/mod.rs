@@ -111,7 +111,7 @@ impl SqliteStore {
         let connections = Arc::clone(&self.connections);
         tokio::task::spawn_blocking(move || {
             let mut guard = connections.writer.lock().map_err(|_| poisoned())?;
-            work(&mut guard).map_err(|e| StoreError::new(context, e))
+            work(&mut guard).map_err(failed(context))
         })
         .await
         .map_err(|e| StoreError::new(context, e))?
@@ -127,7 +127,7 @@ impl SqliteStore {
         let connections = Arc::clone(&self.connections);
         tokio::task::spawn_blocking(move || {
             let guard = connections.reader()?;
-            work(&guard).map_err(|e| StoreError::new(context, e))
+            work(&guard).map_err(failed(context))
         })
         .await
         .map_err(|e| StoreError::new(context, e))?
@@ -150,6 +150,15 @@ impl Connections {
             }
         }
         self.readers[start].lock().map_err(|_| poisoned())
+    }
+}
+
+/// A statement that failed (the adapters turn the expected failures, such as a
+/// unique key taken, into answers inside `work`, so what reaches here is an error).
+fn failed(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| {
+        crate::telemetry::metric::backend_error("sqlite");
+        StoreError::new(context, e)
     }
 }
 

@@ -33,6 +33,8 @@ pub struct LambdaConfig {
     /// `SKIFF_SESSION_STORE_AUTH_SECRET`: the Secrets Manager secret whose string is
     /// the cache's password (AUTH token), read once at init.
     pub session_store_auth_secret: Option<String>,
+    /// `SKIFF_METRICS`, `SKIFF_METRICS_NAMESPACE`, `SKIFF_SERVICE_NAME`.
+    pub metrics: crate::telemetry::MetricsSettings,
 }
 
 impl LambdaConfig {
@@ -71,6 +73,7 @@ impl LambdaConfig {
             work: work_settings(env)?,
             session_store,
             session_store_auth_secret,
+            metrics: crate::telemetry::MetricsSettings::from(env)?,
         })
     }
 }

@@ -5,6 +5,7 @@
 mod aws_env;
 mod config;
 mod keys;
+mod metrics;
 #[cfg(test)]
 mod moto_sdk;
 mod sqs;
@@ -423,11 +424,11 @@ async fn serve(
     function: Function,
     build: impl AsyncFnOnce(&LambdaConfig, &aws_types::SdkConfig) -> Result<Router, LambdaError>,
 ) -> Result<(), lambda_http::Error> {
-    let (router, _) = init(function, build).await?;
+    let (router, config) = init(function, build).await?;
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1. Every invocation runs
     // the Router on its own request: its ids live in that request's extensions and
     // span, never in globals.
-    lambda_http::run_concurrent(buffered(router)).await
+    lambda_http::run_concurrent(buffered(router, metrics::install(&config.metrics))).await
 }
 
 /// The Router with its response bodies collected into one chunk. lambda_http's
@@ -436,6 +437,7 @@ async fn serve(
 /// whole before it is sent anyway; this only does it one step earlier.
 fn buffered(
     router: Router,
+    metrics: Option<crate::telemetry::emf::EmfRecorder>,
 ) -> impl tower::Service<
     lambda_http::Request,
     Response = axum::http::Response<http_body_util::Full<bytes::Bytes>>,
@@ -447,15 +449,21 @@ fn buffered(
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     tower::service_fn(move |request: lambda_http::Request| {
-        let router = router.clone();
-        async move {
+        let (router, metrics) = (router.clone(), metrics.clone());
+        let properties = request
+            .lambda_context_ref()
+            .map(metrics::properties)
+            .unwrap_or_default();
+        let invocation = async move {
             let (parts, body) = router.oneshot(request).await?.into_parts();
             let bytes = body.collect().await?.to_bytes();
             Ok(axum::http::Response::from_parts(
                 parts,
                 http_body_util::Full::new(bytes),
             ))
-        }
+        };
+        // The document is written before the response goes back to Lambda.
+        metrics::measured(metrics, properties, invocation)
     })
 }
 

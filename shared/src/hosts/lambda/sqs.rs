@@ -75,17 +75,19 @@ where
     // One processor for the environment: with AWS_LAMBDA_MAX_CONCURRENCY > 1 the
     // batches in flight share its bound on records at once.
     let processor = BatchProcessor::new(config.work.batch_concurrency);
+    let metrics = super::metrics::install(&config.metrics);
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (then batches of
     // several invocations run at once, each in its own span).
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (handler, processor) = (handler.clone(), processor.clone());
         let span = tracing::info_span!("batch", request_id = %event.context.request_id);
-        async move {
+        let properties = super::metrics::properties(&event.context);
+        let batch = async move {
             Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)
-        }
+        };
         // Instrumented, not entered: a guard held across an await would lend this
         // span to whatever else the thread polls meanwhile.
-        .instrument(span)
+        super::metrics::measured(metrics.clone(), properties, batch).instrument(span)
     }))
     .await
 }

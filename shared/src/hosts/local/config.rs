@@ -35,6 +35,11 @@ pub struct LocalConfig {
     pub trusted_proxies: TrustedProxies,
     /// `SKIFF_SESSION_STORE`: sessions and throttles in SQLite, or on Redis.
     pub session_store: SessionStoreSetting,
+    /// `SKIFF_METRICS_LISTEN`: where `GET /metrics` answers in Prometheus text;
+    /// `None` (unset) records no metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `SKIFF_METRICS`, `SKIFF_METRICS_NAMESPACE`, `SKIFF_SERVICE_NAME`.
+    pub metrics: crate::telemetry::MetricsSettings,
 }
 
 impl LocalConfig {
@@ -58,6 +63,21 @@ impl LocalConfig {
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
         let http = crate::config::http_settings(env)?;
+        let metrics = crate::telemetry::MetricsSettings::from(env)?;
+        let metrics_listen = match env.raw("SKIFF_METRICS_LISTEN") {
+            None => None,
+            Some(_) if !metrics.enabled => {
+                return Err(ConfigError::missing(
+                    "SKIFF_METRICS_LISTEN",
+                    "is set while SKIFF_METRICS=off; unset one of them",
+                ));
+            }
+            Some(text) => Some(text.parse().map_err(|_| ConfigError {
+                name: "SKIFF_METRICS_LISTEN",
+                value: text.clone(),
+                reason: "is not an address such as 127.0.0.1:9464".into(),
+            })?),
+        };
         Ok(Self {
             listen,
             data_dir: env
@@ -81,6 +101,8 @@ impl LocalConfig {
                 &env.list("SKIFF_TRUSTED_PROXIES"),
             )?,
             session_store: session_store(env)?,
+            metrics_listen,
+            metrics,
         })
     }
 }
@@ -97,6 +119,19 @@ mod tests {
     fn a_queue_that_never_delivers_is_refused() {
         let e = config(&[("SKIFF_QUEUE_MAX_RECEIVES", "0")]).unwrap_err();
         assert_eq!(e.name, "SKIFF_QUEUE_MAX_RECEIVES");
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_and_needs_metrics_on() {
+        assert_eq!(config(&[]).unwrap().metrics_listen, None);
+        let on = config(&[("SKIFF_METRICS_LISTEN", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(on.metrics_listen.unwrap().port(), 9464);
+        for pairs in [
+            &[("SKIFF_METRICS_LISTEN", "9464")][..],
+            &[("SKIFF_METRICS_LISTEN", "127.0.0.1:9464"), ("SKIFF_METRICS", "off")][..],
+        ] {
+            assert_eq!(config(pairs).unwrap_err().name, "SKIFF_METRICS_LISTEN");
+        }
     }
 
     #[test]

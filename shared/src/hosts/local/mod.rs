@@ -55,6 +55,9 @@ pub enum LocalError {
     #[error("signing keys: {0}")]
     /// Unusable signing keys.
     Keys(#[from] KeyError),
+    #[error("metrics: {0}")]
+    /// The metrics recorder could not be installed.
+    Metrics(String),
     #[error("cannot listen on {addr}: {source}")]
     /// The address could not be bound.
     Bind {
@@ -144,6 +147,10 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
     )));
 
     let stop = crate::hosts::shutdown::signal();
+    let _metrics = match config.metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, &config.metrics).await?),
+        None => None,
+    };
     print_banner(&base_url, &config);
     tracing::info!(%base_url, issuer = %config.auth.issuer, "listening");
 
@@ -156,6 +163,38 @@ pub async fn run_app(mut config: LocalConfig, app: App) -> Result<(), LocalError
     .map_err(LocalError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Installs the Prometheus recorder and serves `GET /metrics` on `addr` until the
+/// returned task is dropped (with the server).
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    settings: &crate::telemetry::MetricsSettings,
+) -> Result<AbortOnDrop, LocalError> {
+    let handle = crate::telemetry::prometheus::install(settings).map_err(LocalError::Metrics)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| LocalError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(LocalError::Serve)?;
+    tracing::info!(metrics_url = %format!("http://{bound}/metrics"), "metrics listening");
+    let router = crate::telemetry::prometheus::router(handle);
+    Ok(AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    })))
+}
+
+/// A task that ends when its owner does.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The first stdout line is the URL: people read it, and test harnesses parse it.

@@ -1,5 +1,15 @@
-//! Structured JSON logs on stderr. Request spans carry the request id, so every
-//! line of one request can be found together.
+//! What a running function tells its operator: structured JSON logs on stderr
+//! (request spans carry the request id, so every line of one request can be found
+//! together) and metrics through the `metrics` facade, to the sink its host
+//! installs: [`emf`] on Lambda, [`prometheus`] on the local server.
+
+pub mod emf;
+pub mod metric;
+#[cfg(feature = "sqlite")]
+pub mod prometheus;
+mod settings;
+
+pub use settings::{MetricNamespace, MetricsSettings};
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
