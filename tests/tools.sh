@@ -11,6 +11,7 @@ AZURITE_VERSION="3.37.0"
 SCHEMATHESIS_VERSION="4.32.5"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 SELENIUM_VERSION="4.51.0"
+PROMETHEUS_CLIENT_VERSION="0.26.0"
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 tools_dir="$target_dir/test-tools"
@@ -64,6 +65,14 @@ ensure_schemathesis() {
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 }
 
+# Prometheus' own Python client, whose parser reads the local server's /metrics
+# the way a Prometheus scrape does (tests/tests/metrics.rs).
+ensure_metrics_tools() {
+  metrics_venv="$tools_dir/metrics-venv"
+  ensure_venv "$metrics_venv" "$(pinned "prometheus_client==$PROMETHEUS_CLIENT_VERSION")" \
+    "prometheus_client==$PROMETHEUS_CLIENT_VERSION"
+}
+
 # Headless Chromium and its WebDriver from Debian, Selenium from PyPI, for the cart
 # page's browser test (tests/browser). Selenium is always given both by path, so it
 # never looks for a browser or driver of its own (which would download one).
@@ -88,6 +97,7 @@ ensure_test_tools() {
   ensure_azurite
   ensure_redis
   ensure_schemathesis
+  ensure_metrics_tools
   ensure_browser
 }
 

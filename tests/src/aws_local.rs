@@ -246,6 +246,14 @@ impl AwsLocal {
     /// function's variables and the Runtime API address.
     fn spawn_function(&self, name: &str, port: u16, env: &[(String, String)]) -> Child {
         let binary = PathBuf::from(required_var("SKIFF_LAMBDA_BIN_DIR")).join(name);
+        // Lambda sends a function's stdout to CloudWatch Logs, where its EMF
+        // documents become metrics; here each process's goes to a file of its own.
+        let stdout = std::fs::File::create(
+            self.dir
+                .path()
+                .join(format!("{name}-{}.stdout", self.functions.len())),
+        )
+        .expect("function stdout file");
         assert!(
             binary.exists(),
             "{} does not exist: run `make test`",
@@ -262,10 +270,31 @@ impl AwsLocal {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
+    }
+
+    /// Every line the functions have written to stdout so far, with the name of the
+    /// function that wrote it.
+    pub fn function_stdout(&self) -> Vec<(String, String)> {
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path()).expect("stack dir") {
+            let path = entry.expect("stack dir entry").path();
+            let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some((function, _)) = file
+                .strip_suffix(".stdout")
+                .and_then(|stem| stem.rsplit_once('-'))
+            else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).expect("function stdout");
+            lines.extend(text.lines().map(|l| (function.to_owned(), l.to_owned())));
+        }
+        lines
     }
 
     /// Waits until watch accepts connections; watch exiting means its port was taken.

@@ -87,6 +87,7 @@ pub struct TestHost {
     pub issuer: String,
     pub audience: String,
     process: Process,
+    metrics_url: Option<String>,
 }
 
 impl TestHost {
@@ -161,6 +162,37 @@ impl TestHost {
         }
     }
 
+    /// A host whose metrics the test reads: the local server with `GET /metrics` on
+    /// a port of its own, or emulated AWS, whose functions write EMF to stdout.
+    pub fn start_measured() -> Self {
+        match HostKind::from_env() {
+            HostKind::Local => {
+                let listen = format!("127.0.0.1:{}", crate::free_port());
+                let mut host = Self::start_with(&[("SKIFF_METRICS_LISTEN", &listen)]);
+                host.metrics_url = Some(format!("http://{listen}/metrics"));
+                host
+            }
+            HostKind::AwsLocal => Self::start(),
+            HostKind::AzureLocal => panic!("the Azure app records no metrics the tests can read"),
+        }
+    }
+
+    /// The local server's `GET /metrics` text (Prometheus exposition format).
+    pub async fn prometheus_text(&self) -> Option<String> {
+        let url = self.metrics_url.as_ref()?;
+        let response = self.client.get(url).send().await.expect("GET /metrics");
+        assert_eq!(response.status(), StatusCode::OK, "GET /metrics");
+        Some(response.text().await.expect("metrics text"))
+    }
+
+    /// Emulated AWS's functions' stdout lines so far, each with its function's name.
+    pub fn function_stdout(&self) -> Option<Vec<(String, String)>> {
+        match &self.process {
+            Process::AwsLocal(stack) => Some(stack.function_stdout()),
+            _ => None,
+        }
+    }
+
     /// The local server whatever `SKIFF_TEST_HOST` says, for tests of that process.
     pub fn local_with(env: &[(&str, &str)]) -> Self {
         let env = owned(env);
@@ -190,6 +222,7 @@ impl TestHost {
                 .expect("client"),
             key: shared_key(),
             process,
+            metrics_url: None,
         }
     }
 

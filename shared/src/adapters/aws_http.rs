@@ -117,9 +117,13 @@ fn failed_on_aws_side(response: &HttpResponse) -> bool {
         .headers()
         .get("x-amzn-errortype")
         .is_some_and(|kind| {
-            ["Throttl", "ProvisionedThroughputExceeded", "RequestLimitExceeded"]
-                .iter()
-                .any(|k| kind.contains(k))
+            [
+                "Throttl",
+                "ProvisionedThroughputExceeded",
+                "RequestLimitExceeded",
+            ]
+            .iter()
+            .any(|k| kind.contains(k))
         });
     status >= 500 || status == 429 || throttled
 }
@@ -151,7 +155,10 @@ mod tests {
     fn a_failure_is_counted_under_the_service_the_request_was_signed_for() {
         let signed = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00";
         assert_eq!(service_of(Some(signed)), "dynamodb");
-        assert_eq!(service_of(Some(&signed.replace("dynamodb", "states"))), "states");
+        assert_eq!(
+            service_of(Some(&signed.replace("dynamodb", "states"))),
+            "states"
+        );
         assert_eq!(service_of(None), "aws");
         assert_eq!(service_of(Some("Bearer x")), "aws");
     }

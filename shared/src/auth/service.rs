@@ -10,11 +10,11 @@ use crate::domain::{
     SessionPolicy, Settlement, ThrottleKey, UserId,
 };
 use crate::error::Error;
-use crate::telemetry::metric;
 use crate::ports::{
     Clock, CreateSessionError, CreateUserError, Login, RefreshTokenRecord, RefreshTokenStore,
     RotateOutcome, SessionStore, Stores, User, UserStore,
 };
+use crate::telemetry::metric;
 
 /// The knobs of the auth flows, parsed from the environment by `config`.
 #[derive(Clone, Debug)]

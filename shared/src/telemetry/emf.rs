@@ -173,7 +173,8 @@ impl EmfRecorder {
     ) -> (F::Output, Vec<Value>) {
         let bag = Arc::new(Bag::default());
         if self.shared.cold.swap(false, Ordering::Relaxed) {
-            entry(&bag.counters, &Key::from_static_name(COLD_START)).fetch_add(1, Ordering::Relaxed);
+            entry(&bag.counters, &Key::from_static_name(COLD_START))
+                .fetch_add(1, Ordering::Relaxed);
         }
         let output = CURRENT.scope(bag.clone(), invocation).await;
         (output, self.documents(&bag, &properties, now_millis()))
@@ -335,7 +336,10 @@ impl<'a> Documents<'a> {
         if key.name() == COLD_START {
             // As Powertools writes it: per function, so a dashboard can tell which.
             dimensions.push("function_name".to_owned());
-            values.push(("function_name".to_owned(), self.shared.function_name.clone()));
+            values.push((
+                "function_name".to_owned(),
+                self.shared.function_name.clone(),
+            ));
         }
         for label in key.labels() {
             dimensions.push(label.key().to_owned());
@@ -476,7 +480,9 @@ pub fn validate(document: &Value) -> Result<(), String> {
             .and_then(Value::as_str)
             .ok_or("a directive's Namespace is a required string")?;
         if namespace.is_empty() || namespace.len() > 1024 {
-            return Err(format!("namespace {namespace:?} must be 1 to 1024 characters"));
+            return Err(format!(
+                "namespace {namespace:?} must be 1 to 1024 characters"
+            ));
         }
         let sets = directive
             .get("Dimensions")
@@ -490,7 +496,9 @@ pub fn validate(document: &Value) -> Result<(), String> {
             for name in names {
                 let name = name.as_str().ok_or("a dimension is named by a string")?;
                 if !root.get(name).is_some_and(Value::is_string) {
-                    return Err(format!("dimension {name} is not a string member of the root"));
+                    return Err(format!(
+                        "dimension {name} is not a string member of the root"
+                    ));
                 }
             }
         }
@@ -508,7 +516,9 @@ pub fn validate(document: &Value) -> Result<(), String> {
                 .ok_or("a metric's Name is a required string")?;
             if let Some(unit) = metric.get("Unit") {
                 if !unit.as_str().is_some_and(|u| UNITS.contains(&u)) {
-                    return Err(format!("metric {name} has unit {unit}, not a CloudWatch unit"));
+                    return Err(format!(
+                        "metric {name} has unit {unit}, not a CloudWatch unit"
+                    ));
                 }
             }
             match root.get(name) {
@@ -683,7 +693,10 @@ mod tests {
         let mut numeric_dimension = good.clone();
         numeric_dimension["service"] = json!(3);
         let mut no_timestamp = good.clone();
-        no_timestamp["_aws"].as_object_mut().unwrap().remove("Timestamp");
+        no_timestamp["_aws"]
+            .as_object_mut()
+            .unwrap()
+            .remove("Timestamp");
         for bad in [missing_value, bad_unit, numeric_dimension, no_timestamp] {
             assert!(validate(&bad).is_err(), "{bad}");
         }

@@ -41,7 +41,10 @@ pub fn router(handle: PrometheusHandle) -> Router {
             let text = handle.render();
             async move {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     text,
                 )
                     .into_response()

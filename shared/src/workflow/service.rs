@@ -5,10 +5,10 @@ use crate::domain::{
     Deletion, DeletionId, DeletionStatus, Event, EventDetail, MAX_WRONG_CODES, UserId,
 };
 use crate::error::Error;
-use crate::telemetry::metric;
 use crate::ports::{
     Clock, CreateDeletionError, DeletionStore, DeletionWorkflow, EventPublisher, Proceed,
 };
+use crate::telemetry::metric;
 
 /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`.
 #[derive(Clone)]

@@ -179,10 +179,9 @@ impl StorageClient {
             .and_then(|answer| answer);
         // No answer, or Storage failing or busy (500, 503 ServerBusy): the other
         // statuses are Storage answering as designed, which the callers handle.
-        if answer
-            .as_ref()
-            .map_or(true, |r| r.status.is_server_error() || r.status.as_u16() == 429)
-        {
+        if answer.as_ref().map_or(true, |r| {
+            r.status.is_server_error() || r.status.as_u16() == 429
+        }) {
             crate::telemetry::metric::backend_error(match service {
                 Service::Table => "azure-table",
                 Service::Queue => "azure-queue",

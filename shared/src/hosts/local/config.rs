@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(on.metrics_listen.unwrap().port(), 9464);
         for pairs in [
             &[("SKIFF_METRICS_LISTEN", "9464")][..],
-            &[("SKIFF_METRICS_LISTEN", "127.0.0.1:9464"), ("SKIFF_METRICS", "off")][..],
+            &[
+                ("SKIFF_METRICS_LISTEN", "127.0.0.1:9464"),
+                ("SKIFF_METRICS", "off"),
+            ][..],
         ] {
             assert_eq!(config(pairs).unwrap_err().name, "SKIFF_METRICS_LISTEN");
         }
