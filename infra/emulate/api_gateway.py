@@ -56,7 +56,9 @@ def routes_of(template):
             continue
         props = resource["Properties"]
         integration = resources[logical(props["Target"])]["Properties"]
-        attribute = integration["IntegrationUri"]["Fn::GetAtt"]
+        uri = integration["IntegrationUri"]
+        # The function's ARN, or (AutoPublishAlias) its alias: {"Ref": "Name.Alias"}.
+        attribute = uri["Fn::GetAtt"] if "Fn::GetAtt" in uri else uri["Ref"]
         function = attribute[0] if isinstance(attribute, list) else attribute.split(".")[0]
         binary = resources[function]["Metadata"]["BuildProperties"]["Binary"]
         key = props["RouteKey"]

@@ -31,6 +31,8 @@ AWS_SECRET_ACCESS_KEY; "test" when unset, for a moto without IAM).
 Routes, integrations, the stage and invoke permissions are not created: cargo lambda
 watch serves the routes (its router is checked against the template by a test).
 Queue policies are not either: SNS's delivery to SQS happens inside moto.
+Alarms and dashboards are left out (they watch CloudWatch metrics, which nothing
+here produces); log groups are created, so what names them resolves.
 Step Functions executions are switched on in moto before the state machine is
 created (moto only runs executions when told to).
 Any other resource type stops provisioning, so the emulation cannot silently lag
@@ -63,6 +65,12 @@ SERVED_BY_WATCH = {
     "AWS::ApiGatewayV2::Route",
     "AWS::Lambda::Permission",
     "AWS::SQS::QueuePolicy",
+}
+# Operations only: alarms and dashboards watch CloudWatch metrics, which the
+# emulation does not produce (the functions' EMF goes to their stdout files).
+NOT_EMULATED = {
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
 }
 INFRA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -181,6 +189,12 @@ class Stack:
         arn = self.client("sns").create_topic(Name=name)["TopicArn"]
         self.refs[logical] = arn
         self.attrs[f"{logical}.TopicName"] = name
+
+    def log_group(self, logical, props):
+        name = props["LogGroupName"]
+        self.client("logs").create_log_group(logGroupName=name)
+        self.refs[logical] = name
+        self.attrs[f"{logical}.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
 
     def subscription(self, logical, props):
         attributes = {}
@@ -335,7 +349,8 @@ def main():
                "AWS::SNS::Topic": stack.topic,
                "AWS::SNS::Subscription": stack.subscription,
                "AWS::Serverless::StateMachine": lambda logical, props: stack.state_machine(logical, props, moto_url),
-               "AWS::SSM::Parameter": stack.parameter}
+               "AWS::SSM::Parameter": stack.parameter,
+               "AWS::Logs::LogGroup": stack.log_group}
     pending = {}
     for logical, resource in template["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
@@ -343,7 +358,7 @@ def main():
             pending[logical] = (kind, props)
         elif kind == "AWS::Serverless::Function":
             functions[logical] = props
-        elif kind in SERVED_BY_WATCH or kind == "AWS::ApiGatewayV2::Api":
+        elif kind in SERVED_BY_WATCH or kind in NOT_EMULATED or kind == "AWS::ApiGatewayV2::Api":
             pass
         else:
             sys.exit(f"provision.py: {logical} has type {kind}, which the emulation does not create yet")

@@ -94,6 +94,16 @@ fn function_of(resource: &Value) -> Option<Function> {
     Function::ALL.into_iter().find(|f| f.name() == binary)
 }
 
+/// The function an integration invokes: its ARN, or the alias AutoPublishAlias
+/// makes (`{"Ref": "LoginFunction.Alias"}`).
+fn integration_function(integration: &Value) -> Option<&str> {
+    let uri = integration.pointer("/Properties/IntegrationUri")?;
+    match uri.pointer("/Fn::GetAtt/0") {
+        Some(name) => name.as_str(),
+        None => uri["Ref"].as_str()?.strip_suffix(".Alias"),
+    }
+}
+
 /// The path → function routes API Gateway gets from the template.
 fn template_routes(template: &Value) -> BTreeMap<String, String> {
     let resources = template["Resources"]
@@ -107,10 +117,7 @@ fn template_routes(template: &Value) -> BTreeMap<String, String> {
             let key = route.pointer("/Properties/RouteKey")?.as_str()?;
             let target = route.pointer("/Properties/Target/Fn::Sub")?.as_str()?;
             let integration = sub_names(target).into_iter().next()?;
-            let function = resources
-                .get(&integration)?
-                .pointer("/Properties/IntegrationUri/Fn::GetAtt/0")?
-                .as_str()?;
+            let function = integration_function(resources.get(&integration)?)?;
             let binary = function_of(resources.get(function)?)?;
             let path = key.split_once(' ').map_or(key, |(_, path)| path);
             Some((path.to_owned(), binary.name().to_owned()))
@@ -130,6 +137,8 @@ fn problems(template: &Value) -> Vec<String> {
         .cloned()
         .unwrap_or_default();
     let known = |name: &str| {
+        // `Function.Alias`: the alias SAM makes for a function with AutoPublishAlias.
+        let name = name.strip_suffix(".Alias").unwrap_or(name);
         resources.contains_key(name)
             || parameters.contains_key(name)
             || PSEUDO_PARAMETERS.contains(&name)
@@ -211,8 +220,7 @@ fn problems(template: &Value) -> Vec<String> {
         let integration = sub_names(target).into_iter().next().unwrap_or_default();
         let function = resources
             .get(&integration)
-            .and_then(|i| i.pointer("/Properties/IntegrationUri/Fn::GetAtt/0"))
-            .and_then(Value::as_str)
+            .and_then(integration_function)
             .and_then(|f| functions.get(f).copied());
         let Some(function) = function else {
             problems.push(format!("{logical} ({key}) does not reach a Skiff function"));
@@ -555,10 +563,16 @@ fn the_session_cache_is_all_or_nothing() {
         );
     }
     assert!(off.pointer("/Globals/Function/VpcConfig").is_none());
-    assert_eq!(
-        off.pointer("/Globals/Function/Environment/Variables"),
-        Some(&serde_json::json!({})),
-        "session-store variables without the cache"
+    let globals = off["Globals"]["Function"]["Environment"]["Variables"]
+        .as_object()
+        .unwrap();
+    let session_store: Vec<&String> = globals
+        .keys()
+        .filter(|name| name.starts_with("SKIFF_SESSION_STORE"))
+        .collect();
+    assert!(
+        session_store.is_empty(),
+        "session-store variables without the cache: {session_store:?}"
     );
     for (name, function) in functions(&off) {
         let policies = function["Properties"]["Policies"].as_array().unwrap();
@@ -766,4 +780,152 @@ fn cors_origins_reach_every_function_and_preflights_reach_the_functions() {
             "{key}: an OPTIONS preflight would not reach the function"
         );
     }
+}
+
+/// What an operator would miss: a dead-letter queue or a function without its
+/// alarm, a function whose canary rolls back on nothing, a log group kept forever.
+fn operations_problems(template: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let resources = template["Resources"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let alarms: Vec<(&String, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(name, r)| (name, &r["Properties"]))
+        .collect();
+    let alarm_on = |metric: &str, dimension: &str, value: &Value| {
+        alarms.iter().find(|(_, p)| {
+            p["MetricName"] == metric
+                && p["Dimensions"].as_array().is_some_and(|d| {
+                    d.iter()
+                        .any(|d| d["Name"] == dimension && &d["Value"] == value)
+                })
+        })
+    };
+    for (name, alarm) in &alarms {
+        if alarm["AlarmActions"] != serde_json::json!([{"Ref": "AlarmTopic"}]) {
+            found.push(format!(
+                "{name} notifies no one (AlarmActions is not the AlarmTopic)"
+            ));
+        }
+    }
+    let dead_letter_queues: BTreeSet<String> = resources
+        .values()
+        .filter_map(|r| r.pointer("/Properties/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0"))
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect();
+    for queue in &dead_letter_queues {
+        let name = serde_json::json!({"Fn::GetAtt": [queue, "QueueName"]});
+        if alarm_on("ApproximateNumberOfMessagesVisible", "QueueName", &name).is_none() {
+            found.push(format!("the dead-letter queue {queue} has no alarm"));
+        }
+    }
+    let http_functions: BTreeSet<&str> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Integration")
+        .filter_map(integration_function)
+        .collect();
+    let api_alarm = alarm_on("5xx", "ApiId", &serde_json::json!({"Ref": "HttpApi"}));
+    if api_alarm.is_none() {
+        found.push("the API has no 5xx alarm".into());
+    }
+    for (logical, resource) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        let function = serde_json::json!({"Ref": logical});
+        let errors = alarm_on("Errors", "FunctionName", &function);
+        if errors.is_none() {
+            found.push(format!("{logical} has no Errors alarm"));
+        }
+        if alarm_on("Throttles", "FunctionName", &function).is_none() {
+            found.push(format!("{logical} has no Throttles alarm"));
+        }
+        let rollback = resource
+            .pointer("/Properties/DeploymentPreference/Alarms")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut needed: Vec<&String> = errors.map(|(name, _)| *name).into_iter().collect();
+        if http_functions.contains(logical.as_str()) {
+            needed.extend(api_alarm.map(|(name, _)| *name));
+        }
+        for alarm in needed {
+            if !rollback.contains(&serde_json::json!({"Ref": alarm})) {
+                found.push(format!(
+                    "{logical}'s deployment does not roll back on {alarm}"
+                ));
+            }
+        }
+        let group = resource
+            .pointer("/Properties/LoggingConfig/LogGroup/Ref")
+            .and_then(Value::as_str)
+            .and_then(|g| resources.get(g));
+        if group
+            .and_then(|g| g.pointer("/Properties/RetentionInDays"))
+            .is_none()
+        {
+            found.push(format!("{logical} logs to no log group with a retention"));
+        }
+    }
+    let globals = &template["Globals"]["Function"];
+    if globals["AutoPublishAlias"].is_null() || globals["DeploymentPreference"]["Type"].is_null() {
+        found.push("functions are not deployed through an alias by CodeDeploy".into());
+    }
+    for (what, metric) in [
+        ("failed deletion workflows", "ExecutionsFailed"),
+        ("refresh-token reuse", "RefreshReuseDetected"),
+    ] {
+        if !alarms.iter().any(|(_, p)| p["MetricName"] == metric) {
+            found.push(format!("no alarm on {what} ({metric})"));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_dead_letter_queue_and_function_has_its_alarm_and_canaries_roll_back_on_them() {
+    let template = template();
+    assert_eq!(operations_problems(&template), Vec::<String>::new());
+    let alarms = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .count();
+    // 3 DLQs, 7 functions × (errors, throttles), the API, the workflow, token reuse.
+    assert_eq!(alarms, 3 + 14 + 3);
+}
+
+#[test]
+fn a_missing_alarm_or_rollback_trigger_is_caught() {
+    let good = template();
+    let mut no_dlq_alarm = good.clone();
+    no_dlq_alarm["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("StepsDeadLetterQueueAlarm");
+    assert_eq!(
+        operations_problems(&no_dlq_alarm),
+        ["the dead-letter queue StepsDeadLetterQueue has no alarm"]
+    );
+    let mut no_rollback = good.clone();
+    no_rollback["Resources"]["JobsFunction"]["Properties"]["DeploymentPreference"]["Alarms"] =
+        serde_json::json!([{"Ref": "JobsErrorsAlarm"}]);
+    assert_eq!(
+        operations_problems(&no_rollback),
+        ["JobsFunction's deployment does not roll back on ApiServerErrorsAlarm"]
+    );
+    let mut forever = good.clone();
+    forever["Resources"]["WorkerLogGroup"]["Properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("RetentionInDays");
+    assert_eq!(
+        operations_problems(&forever),
+        ["WorkerFunction logs to no log group with a retention"]
+    );
 }
