@@ -12,6 +12,7 @@ SCHEMATHESIS_VERSION="4.32.5"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 SELENIUM_VERSION="4.51.0"
 PROMETHEUS_CLIENT_VERSION="0.26.0"
+CHECKOV_VERSION="3.3.30"
 
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 tools_dir="$target_dir/test-tools"
@@ -65,6 +66,13 @@ ensure_schemathesis() {
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 }
 
+# checkov, a security scanner for the templates (its own venv: its dependencies pin
+# versions cfn-lint's would fight).
+ensure_checkov() {
+  checkov_venv="$tools_dir/checkov-venv"
+  ensure_venv "$checkov_venv" "$(pinned "checkov==$CHECKOV_VERSION")" "checkov==$CHECKOV_VERSION"
+}
+
 # Prometheus' own Python client, whose parser reads the local server's /metrics
 # the way a Prometheus scrape does (tests/tests/metrics.rs).
 ensure_metrics_tools() {
@@ -93,6 +101,7 @@ ensure_browser() {
 ensure_test_tools() {
   ensure_moto
   ensure_infra_tools
+  ensure_checkov
   ensure_cargo_lambda
   ensure_azurite
   ensure_redis
