@@ -149,6 +149,7 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         work: skiff::config::work_settings(&Env::from_lookup(|_| None)).unwrap(),
         session_store: skiff::config::SessionStoreSetting::Main,
         session_store_auth_secret: None,
+        metrics: skiff::telemetry::MetricsSettings::from(&Env::from_lookup(|_| None)).unwrap(),
     }
 }
 

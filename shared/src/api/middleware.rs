@@ -77,19 +77,25 @@ fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
     request
 }
 
-/// Method, path and request id only: headers and bodies (tokens, passwords,
-/// session data) never reach the logs.
+/// Method, route and request id only: headers and bodies (tokens, passwords,
+/// session data) never reach the logs. The route is the matched pattern
+/// (`/jobs/{job_id}`), so lines group by endpoint and no id in a path is logged;
+/// a path no route matches is `unmatched`.
 fn request_span(request: &Request<Body>) -> tracing::Span {
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-");
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", axum::extract::MatchedPath::as_str);
     tracing::info_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
-        path = %request.uri().path(),
+        route = %route,
     )
 }
 

@@ -39,6 +39,8 @@ pub enum Section {
     Batch,
     /// The local server under load.
     Local,
+    /// The worker with metrics on against metrics off.
+    Metrics,
 }
 
 fn required(name: &str) -> Result<String, String> {
@@ -75,9 +77,10 @@ impl BenchConfig {
                 Err(_) => None,
                 Ok("batch") => Some(Section::Batch),
                 Ok("local") => Some(Section::Local),
+                Ok("metrics") => Some(Section::Metrics),
                 Ok(other) => {
                     return Err(format!(
-                        "SKIFF_BENCH_ONLY={other:?}: the sections that run alone are `batch` and `local`"
+                        "SKIFF_BENCH_ONLY={other:?}: the sections that run alone are `batch`, `local` and `metrics`"
                     ));
                 }
             },

@@ -9,6 +9,7 @@ mod lambda_load;
 mod load;
 mod local_load;
 mod measure;
+mod metrics_overhead;
 mod redis_sessions;
 mod report;
 mod report_load;

@@ -30,6 +30,7 @@ pub struct Figures {
     pub warm: Vec<(&'static str, Warm)>,
     /// Rounds of the SQS batch comparison, in the order they ran.
     pub batch: Vec<BatchFigures>,
+    pub metrics: crate::metrics_overhead::MetricsFigures,
     pub load: crate::report_load::LoadFigures,
     pub redis: RedisFigures,
 }
@@ -352,6 +353,7 @@ pub fn write_report(path: &Path, figures: &Figures) -> Result<(), BenchError> {
     )?;
 
     write_batch(&mut out, &figures.batch)?;
+    crate::metrics_overhead::write(&mut out, &figures.metrics)?;
     write_redis(&mut out, &figures.redis)?;
     crate::report_load::write_tables(&mut out, &figures.load)?;
 

@@ -178,6 +178,14 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     };
     let n = config.warm_invocations;
 
+    if config.only == Some(Section::Metrics) {
+        let metrics = crate::metrics_overhead::run(&config, &offline_env).await?;
+        let mut out = String::new();
+        crate::metrics_overhead::write(&mut out, &metrics)?;
+        println!("{out}");
+        return Ok(None);
+    }
+
     if config.only == Some(Section::Batch) {
         let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
         let mut out = String::new();
@@ -193,6 +201,9 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
         jobs_account_and_queue_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
 
     let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
+
+    eprintln!("metrics: the worker with metrics on and off, alternating");
+    let metrics = crate::metrics_overhead::run(&config, &offline_env).await?;
 
     let bounds = load_bounds(&config);
     eprintln!("under load: one Lambda environment at 1, 4 and 16 invocations in flight");
@@ -328,6 +339,7 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
         .chain(more.warm)
         .collect(),
         batch,
+        metrics,
         redis,
         load: crate::report_load::LoadFigures {
             bounds,
