@@ -514,12 +514,12 @@ pub fn validate(document: &Value) -> Result<(), String> {
                 .get("Name")
                 .and_then(Value::as_str)
                 .ok_or("a metric's Name is a required string")?;
-            if let Some(unit) = metric.get("Unit") {
-                if !unit.as_str().is_some_and(|u| UNITS.contains(&u)) {
-                    return Err(format!(
-                        "metric {name} has unit {unit}, not a CloudWatch unit"
-                    ));
-                }
+            if let Some(unit) = metric.get("Unit")
+                && !unit.as_str().is_some_and(|u| UNITS.contains(&u))
+            {
+                return Err(format!(
+                    "metric {name} has unit {unit}, not a CloudWatch unit"
+                ));
             }
             match root.get(name) {
                 Some(Value::Number(_)) => {}
