@@ -150,6 +150,7 @@ async fn provision(sdk: &aws_types::SdkConfig) -> LambdaConfig {
         session_store: skiff::config::SessionStoreSetting::Main,
         session_store_auth_secret: None,
         metrics: skiff::telemetry::MetricsSettings::from(&Env::from_lookup(|_| None)).unwrap(),
+        function_name: "fixtures".into(),
     }
 }
 

@@ -187,7 +187,8 @@ impl EmfRecorder {
         taken.counters.extend(outside.counters);
         taken.gauges.extend(outside.gauges);
         taken.histograms.extend(outside.histograms);
-        let units = lock(&self.shared.units).clone();
+        // Held while the documents are built: describing a metric is rare (init).
+        let units = lock(&self.shared.units);
         Documents::new(&self.shared, properties, timestamp, &units).build(taken)
     }
 }
@@ -219,8 +220,6 @@ pub struct Properties {
     pub request_id: Option<String>,
     /// The X-Ray trace id, when the invocation has one.
     pub xray_trace_id: Option<String>,
-    /// The id of the request that caused this work.
-    pub correlation_id: Option<String>,
 }
 
 impl Recorder for EmfRecorder {
@@ -412,7 +411,6 @@ impl<'a> Documents<'a> {
             ("function_name", Some(&self.shared.function_name)),
             ("requestId", self.properties.request_id.as_ref()),
             ("xrayTraceId", self.properties.xray_trace_id.as_ref()),
-            ("correlation_id", self.properties.correlation_id.as_ref()),
         ];
         for (name, value) in properties {
             if let Some(value) = value {

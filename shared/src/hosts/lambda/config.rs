@@ -35,6 +35,9 @@ pub struct LambdaConfig {
     pub session_store_auth_secret: Option<String>,
     /// `SKIFF_METRICS`, `SKIFF_METRICS_NAMESPACE`, `SKIFF_SERVICE_NAME`.
     pub metrics: crate::telemetry::MetricsSettings,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets: the `function_name` of the
+    /// metric documents.
+    pub function_name: String,
 }
 
 impl LambdaConfig {
@@ -74,6 +77,7 @@ impl LambdaConfig {
             session_store,
             session_store_auth_secret,
             metrics: crate::telemetry::MetricsSettings::from(env)?,
+            function_name: env.raw("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
         })
     }
 }

@@ -7,12 +7,11 @@ use crate::telemetry::emf::{EmfRecorder, Properties};
 /// Installs the EMF recorder as the process's `metrics` sink, unless metrics are
 /// off (`SKIFF_METRICS=off`: every metric call is then a no-op). Only the first
 /// recorder of a process is installed; a second call returns `None`.
-pub(super) fn install(settings: &MetricsSettings) -> Option<EmfRecorder> {
+pub(super) fn install(settings: &MetricsSettings, function_name: &str) -> Option<EmfRecorder> {
     if !settings.enabled {
         return None;
     }
-    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
-    let recorder = EmfRecorder::new(settings.clone(), function);
+    let recorder = EmfRecorder::new(settings.clone(), function_name);
     metrics::set_global_recorder(recorder.clone()).ok()?;
     crate::telemetry::metric::describe();
     Some(recorder)
@@ -23,7 +22,6 @@ pub(super) fn properties(context: &lambda_runtime::Context) -> Properties {
     Properties {
         request_id: Some(context.request_id.clone()),
         xray_trace_id: context.xray_trace_id.clone(),
-        correlation_id: None,
     }
 }
 

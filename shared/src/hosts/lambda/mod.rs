@@ -428,7 +428,11 @@ async fn serve(
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1. Every invocation runs
     // the Router on its own request: its ids live in that request's extensions and
     // span, never in globals.
-    lambda_http::run_concurrent(buffered(router, metrics::install(&config.metrics))).await
+    lambda_http::run_concurrent(buffered(
+        router,
+        metrics::install(&config.metrics, &config.function_name),
+    ))
+    .await
 }
 
 /// The Router with its response bodies collected into one chunk. lambda_http's

@@ -75,7 +75,7 @@ where
     // One processor for the environment: with AWS_LAMBDA_MAX_CONCURRENCY > 1 the
     // batches in flight share its bound on records at once.
     let processor = BatchProcessor::new(config.work.batch_concurrency);
-    let metrics = super::metrics::install(&config.metrics);
+    let metrics = super::metrics::install(&config.metrics, &config.function_name);
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (then batches of
     // several invocations run at once, each in its own span).
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<SqsEvent>| {
