@@ -34,25 +34,66 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
-/// One message of a batch: its id (SQS `messageId`, a queue row id) and its parsed
-/// body, or why the body did not parse.
+use crate::telemetry::correlation::{self, Correlation};
+
+/// One message of a batch: its id (SQS `messageId`, a queue row id), its parsed
+/// body or why the body did not parse, and what it is correlated by.
 #[derive(Debug)]
 pub struct Record<T> {
     /// The message id the platform reports failures by.
     pub id: String,
     /// The parsed body, or why it did not parse.
     pub body: Result<T, String>,
+    /// The correlation the sender stamped on the body, if any: the handler runs
+    /// with it, so its log lines and the messages it sends carry it.
+    pub correlation: Option<Correlation>,
+    /// The X-Ray trace header SQS carried with the message (its `AWSTraceHeader`
+    /// attribute), logged with the record.
+    pub aws_trace_header: Option<String>,
 }
 
 impl<T: DeserializeOwned> Record<T> {
-    /// Parses a JSON body; a bad body becomes a failure of this record only.
+    /// Parses a JSON body and takes its correlation out (see
+    /// [`correlation::split`]); a bad body becomes a failure of this record only.
     pub fn json(id: impl Into<String>, body: &str) -> Self {
+        let (correlation, body) = correlation::split(body);
         Self {
             id: id.into(),
-            body: serde_json::from_str(body).map_err(|e| format!("malformed message body: {e}")),
+            body,
+            correlation,
+            aws_trace_header: None,
         }
     }
+
+    /// The record with SQS's `AWSTraceHeader` attribute.
+    pub fn with_aws_trace_header(mut self, header: Option<String>) -> Self {
+        self.aws_trace_header = header;
+        self
+    }
+}
+
+/// The span a record is handled in: its message id and correlation, so every line
+/// its handler writes carries them.
+fn record_span(id: &str, correlation: Option<&Correlation>, trace: Option<&str>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "record",
+        message_id = %id,
+        correlation_id = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
+        aws_trace_header = tracing::field::Empty,
+    );
+    if let Some(correlation) = correlation {
+        span.record("correlation_id", correlation.id.as_str());
+        if let Some(traceparent) = &correlation.traceparent {
+            span.record("traceparent", traceparent.as_str());
+        }
+    }
+    if let Some(trace) = trace {
+        span.record("aws_trace_header", trace);
+    }
+    span
 }
 
 /// What happened to a batch: the ids of failed records, in batch order.
@@ -100,13 +141,20 @@ impl BatchProcessor {
         let work = records.into_iter().enumerate().map(|(index, record)| {
             let handler = handler.clone();
             let permits = Arc::clone(&self.permits);
-            async move {
+            let span = record_span(
+                &record.id,
+                record.correlation.as_ref(),
+                record.aws_trace_header.as_deref(),
+            );
+            let work = async move {
                 let result = match record.body {
                     Ok(body) => {
                         // The semaphore is never closed, so acquiring cannot fail;
                         // if it did, the record would run unbounded, not be lost.
                         let permit = permits.acquire().await.ok();
-                        let handled = handler(body).await.map_err(|e| e.to_string());
+                        let handled = correlation::scope_if(record.correlation, handler(body))
+                            .await
+                            .map_err(|e| e.to_string());
                         drop(permit);
                         handled.map_err(|e| ("batch record failed", e))
                     }
@@ -115,12 +163,13 @@ impl BatchProcessor {
                 let ok = match result {
                     Ok(()) => true,
                     Err((what, error)) => {
-                        tracing::warn!(message_id = %record.id, %error, "{what}");
+                        tracing::warn!(%error, "{what}");
                         false
                     }
                 };
                 (index, record.id, ok)
-            }
+            };
+            work.instrument(span)
         });
         let mut results: Vec<(usize, String, bool)> = futures_util::stream::iter(work)
             .buffer_unordered(self.concurrency)
@@ -213,5 +262,40 @@ mod tests {
             assert_eq!(batch.await.unwrap().succeeded, 5);
         }
         assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn each_record_is_handled_with_the_correlation_its_sender_stamped() {
+        use crate::telemetry::correlation::{Correlation, CorrelationId, current, scope};
+        // A number is not an object, so nothing is stamped on it: no correlation.
+        let bare = crate::telemetry::correlation::stamp(&1).unwrap();
+        let object = |id: &'static str| async move {
+            let correlation = Correlation::new(CorrelationId::parse(id).unwrap());
+            scope(correlation, async {
+                crate::telemetry::correlation::stamp(&serde_json::json!({"n": 1}))
+            })
+            .await
+            .unwrap()
+        };
+        let records = vec![
+            Record::json("a", &object("req-a").await),
+            Record::json("b", &object("req-b").await),
+            Record::json("c", &bare),
+        ];
+        let seen = std::sync::Mutex::new(Vec::new());
+        let outcome = BatchProcessor::new(2)
+            .process(records, |_: serde_json::Value| async {
+                let id = current().map(|c| c.id.to_string());
+                seen.lock().unwrap().push(id);
+                Ok::<_, String>(())
+            })
+            .await;
+        assert_eq!(outcome.succeeded, 3);
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [None, Some("req-a".to_owned()), Some("req-b".to_owned())]
+        );
     }
 }

@@ -268,10 +268,13 @@ impl AwsLocal {
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(crate::host_settings(env))
             .stdin(Stdio::null())
             .stdout(stdout)
-            .stderr(Stdio::inherit())
+            .stderr(crate::stderr_for(
+                env,
+                &format!("{name}-{}", self.functions.len()),
+            ))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
     }

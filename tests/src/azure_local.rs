@@ -122,10 +122,10 @@ impl AzureLocal {
             .env("SKIFF_STEPS_QUEUE", &names.steps_queue)
             .env("SKIFF_LOG", crate::host::test_log_level())
             .envs(crate::host::run_settings())
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(crate::host_settings(env))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(crate::stderr_for(env, "azure-app"));
         let mut child = command
             .spawn()
             .map_err(|e| format!("spawn skiff-azure-host: {e}"))?;

@@ -88,6 +88,7 @@ pub struct TestHost {
     pub audience: String,
     process: Process,
     metrics_url: Option<String>,
+    log_dir: Option<tempfile::TempDir>,
 }
 
 impl TestHost {
@@ -177,6 +178,41 @@ impl TestHost {
         }
     }
 
+    /// A host whose log lines the test reads: at `info`, each process's stderr in
+    /// a file of its own (see `log_lines`).
+    pub fn start_logged() -> Self {
+        let dir = tempfile::tempdir().expect("log dir");
+        let path = dir.path().display().to_string();
+        let mut host = Self::start_with(&[("SKIFF_LOG", "info"), (crate::LOG_DIR_SETTING, &path)]);
+        host.log_dir = Some(dir);
+        host
+    }
+
+    /// The JSON log lines the host's processes have written so far, each with the
+    /// name of the process that wrote it (`skiff-local`, a Lambda function's name
+    /// and instance, `azure-app`). Lines that are not JSON (the emulators' own)
+    /// are left out.
+    pub fn log_lines(&self) -> Vec<(String, serde_json::Value)> {
+        let dir = self
+            .log_dir
+            .as_ref()
+            .expect("a host started with start_logged");
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).expect("log dir") {
+            let path = entry.expect("log dir entry").path();
+            let Some(process) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).expect("log file");
+            lines.extend(
+                text.lines()
+                    .filter_map(|line| serde_json::from_str(line).ok())
+                    .map(|line| (process.to_owned(), line)),
+            );
+        }
+        lines
+    }
+
     /// The local server's `GET /metrics` text (Prometheus exposition format).
     pub async fn prometheus_text(&self) -> Option<String> {
         let url = self.metrics_url.as_ref()?;
@@ -223,6 +259,7 @@ impl TestHost {
             key: shared_key(),
             process,
             metrics_url: None,
+            log_dir: None,
         }
     }
 

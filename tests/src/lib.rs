@@ -17,6 +17,31 @@ pub use local::local_binary;
 pub use redis_server::RedisServer;
 pub use tokens::{TestKey, b64url, claims_for, sign_typed, sign_with};
 
+/// A harness setting, never passed to a host: the directory where the host's
+/// processes write their stderr (their log lines), one file per process.
+pub(crate) const LOG_DIR_SETTING: &str = "SKIFF_TEST_HARNESS_LOG_DIR";
+
+/// Where a process called `name` writes its stderr: a file in the log directory
+/// `env` names, else the test's own stderr.
+pub(crate) fn stderr_for(env: &[(String, String)], name: &str) -> std::process::Stdio {
+    match env.iter().find(|(k, _)| k == LOG_DIR_SETTING) {
+        Some((_, dir)) => {
+            let path = std::path::Path::new(dir).join(format!("{name}.stderr"));
+            std::fs::File::create(&path)
+                .unwrap_or_else(|e| panic!("create {}: {e}", path.display()))
+                .into()
+        }
+        None => std::process::Stdio::inherit(),
+    }
+}
+
+/// `env` without the harness's own settings: what a host process is given.
+pub(crate) fn host_settings(env: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    env.iter()
+        .filter(|(k, _)| k != LOG_DIR_SETTING)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
 /// An RFC 3339 UTC time as the API writes it (`…:05Z`, `…:05.1Z`, `…:05.123Z`)
 /// with its fraction padded to milliseconds, so two of them compare in time order
 /// as strings (unpadded, `05.9Z` sorts after `05.94Z`).

@@ -82,9 +82,9 @@ impl LocalServer {
             .env("SKIFF_DATA_DIR", data_dir.path())
             .env("SKIFF_LOG", crate::host::test_log_level())
             .envs(crate::host::run_settings())
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(crate::host_settings(&env))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(crate::stderr_for(&env, "skiff-local"));
         let mut child = command.spawn().expect("spawn skiff-local");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stdout = BufReader::new(stdout);

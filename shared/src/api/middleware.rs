@@ -19,11 +19,10 @@ use tracing::Level;
 use super::HttpSettings;
 use super::cors;
 use crate::error::Error;
+use crate::telemetry::correlation::{self, Correlation, CorrelationId, TraceParent};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The longest client `X-Request-Id` kept (API.md: 1..=128 printable ASCII).
-const MAX_REQUEST_ID_LEN: usize = 128;
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 pub(super) fn wrap(routes: Router, settings: HttpSettings) -> Router {
     routes
@@ -34,6 +33,9 @@ pub(super) fn wrap(routes: Router, settings: HttpSettings) -> Router {
             settings.cors_origins,
             cors::cors,
         ))
+        // Inside the request id, which it reads: everything the request sends on
+        // carries its id (see `telemetry::correlation`).
+        .layer(axum::middleware::from_fn(correlate))
         .layer(
             ServiceBuilder::new()
                 .map_request(drop_unusable_request_id)
@@ -65,10 +67,11 @@ pub(super) fn wrap(routes: Router, settings: HttpSettings) -> Router {
 /// printable ASCII is dropped, so the server makes its own: what reaches logs and
 /// downstream messages is bounded and safe to print.
 fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
+    // The contract's rule (1..=128 printable ASCII) is the correlation id's.
     let usable = request.headers().get(&REQUEST_ID).is_some_and(|value| {
-        let bytes = value.as_bytes();
-        (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
-            && bytes.iter().all(|b| (0x20..=0x7e).contains(b))
+        value
+            .to_str()
+            .is_ok_and(|text| CorrelationId::parse(text).is_ok())
             && request.headers().get_all(&REQUEST_ID).iter().count() == 1
     });
     if !usable {
@@ -77,26 +80,52 @@ fn drop_unusable_request_id<B>(mut request: Request<B>) -> Request<B> {
     request
 }
 
-/// Method, route and request id only: headers and bodies (tokens, passwords,
-/// session data) never reach the logs. The route is the matched pattern
-/// (`/jobs/{job_id}`), so lines group by endpoint and no id in a path is logged;
-/// a path no route matches is `unmatched`.
-fn request_span(request: &Request<Body>) -> tracing::Span {
-    let request_id = request
+/// The request's correlation: its request id (the caller's `X-Request-Id`, or
+/// the one made for it) and its W3C `traceparent`, when it sent a valid one.
+fn correlation_of<B>(request: &Request<B>) -> Option<Correlation> {
+    let id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-");
+        .and_then(|id| CorrelationId::parse(id).ok())?;
+    let traceparent = request
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(TraceParent::parse);
+    Some(Correlation { id, traceparent })
+}
+
+/// Handles the request correlated by its id.
+async fn correlate(request: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    let correlation = correlation_of(&request);
+    correlation::scope_if(correlation, next.run(request)).await
+}
+
+/// Method, route and correlation only: headers and bodies (tokens, passwords,
+/// session data) never reach the logs. The route is the matched pattern
+/// (`/jobs/{job_id}`), so lines group by endpoint and no id in a path is logged;
+/// a path no route matches is `unmatched`. `correlation_id` is the request id, the
+/// key Powertools uses and the one the work the request causes logs.
+fn request_span(request: &Request<Body>) -> tracing::Span {
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", axum::extract::MatchedPath::as_str);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
-        request_id = %request_id,
         method = %request.method(),
         route = %route,
-    )
+        correlation_id = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
+    );
+    if let Some(correlation) = correlation_of(request) {
+        span.record("correlation_id", correlation.id.as_str());
+        if let Some(traceparent) = &correlation.traceparent {
+            span.record("traceparent", traceparent.as_str());
+        }
+    }
+    span
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {

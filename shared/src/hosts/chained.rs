@@ -39,7 +39,8 @@ async fn send(
     body: &impl Serialize,
     delay: Duration,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(body).map_err(|e| StoreError::new("encode message", e))?;
+    let body = crate::telemetry::correlation::stamp(body)
+        .map_err(|e| StoreError::new("encode message", e))?;
     sink.send(body, delay).await
 }
 

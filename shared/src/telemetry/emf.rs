@@ -38,6 +38,9 @@ struct Bag {
     counters: Mutex<HashMap<Key, Arc<AtomicU64>>>,
     gauges: Mutex<HashMap<Key, Arc<GaugeCell>>>,
     histograms: Mutex<HashMap<Key, Arc<Samples>>>,
+    /// The distinct correlation ids of what the invocation handled (one for a
+    /// request, up to one per record for a batch).
+    correlations: Mutex<Vec<String>>,
 }
 
 /// A gauge's last value, as f64 bits.
@@ -109,6 +112,7 @@ impl Bag {
             counters,
             gauges,
             histograms,
+            correlations: std::mem::take(&mut *lock(&self.correlations)),
         }
     }
 }
@@ -117,6 +121,22 @@ struct Taken {
     counters: Vec<(Key, u64)>,
     gauges: Vec<(Key, f64)>,
     histograms: Vec<(Key, Vec<f64>)>,
+    correlations: Vec<String>,
+}
+
+/// The most correlation ids one document names: a batch holds at most 10 SQS
+/// records, and a document must stay well under CloudWatch's 1 MB event limit.
+const MAX_CORRELATIONS: usize = 100;
+
+/// Notes that the current invocation (if one is being measured) handles work
+/// correlated by `id`, so its document names it; outside one it does nothing.
+pub(super) fn note_correlation(id: &str) {
+    let _ = CURRENT.try_with(|bag| {
+        let mut ids = lock(&bag.correlations);
+        if ids.len() < MAX_CORRELATIONS && !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    });
 }
 
 /// The recorder installed on Lambda: metrics go to the current invocation's set,
@@ -187,9 +207,12 @@ impl EmfRecorder {
         taken.counters.extend(outside.counters);
         taken.gauges.extend(outside.gauges);
         taken.histograms.extend(outside.histograms);
+        let correlations = std::mem::take(&mut taken.correlations);
         // Held while the documents are built: describing a metric is rare (init).
         let units = lock(&self.shared.units);
-        Documents::new(&self.shared, properties, timestamp, &units).build(taken)
+        Documents::new(&self.shared, properties, timestamp, &units)
+            .correlated_by(correlations)
+            .build(taken)
     }
 }
 
@@ -282,6 +305,7 @@ struct Documents<'a> {
     properties: &'a Properties,
     timestamp: u64,
     units: &'a HashMap<KeyName, Unit>,
+    correlations: Vec<String>,
     built: Vec<Draft>,
 }
 
@@ -306,8 +330,17 @@ impl<'a> Documents<'a> {
             properties,
             timestamp,
             units,
+            correlations: Vec::new(),
             built: Vec::new(),
         }
+    }
+
+    /// Names the correlation ids of the invocation's work in every document:
+    /// `correlation_id` when there is one (a request, or a batch of one
+    /// request's messages), `correlation_ids` when a batch mixed several.
+    fn correlated_by(mut self, correlations: Vec<String>) -> Self {
+        self.correlations = correlations;
+        self
     }
 
     fn build(mut self, taken: Taken) -> Vec<Value> {
@@ -415,6 +448,19 @@ impl<'a> Documents<'a> {
         for (name, value) in properties {
             if let Some(value) = value {
                 document.entry(name).or_insert_with(|| json!(value));
+            }
+        }
+        match self.correlations.as_slice() {
+            [] => {}
+            [one] => {
+                document
+                    .entry(super::correlation::FIELD)
+                    .or_insert_with(|| json!(one));
+            }
+            several => {
+                document
+                    .entry("correlation_ids")
+                    .or_insert_with(|| json!(several));
             }
         }
         Value::Object(document)
@@ -673,6 +719,49 @@ mod tests {
             documents[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
             "Milliseconds"
         );
+    }
+
+    #[tokio::test]
+    async fn a_document_names_the_correlation_ids_of_the_work_it_measured() {
+        use crate::telemetry::correlation::{Correlation, CorrelationId, scope};
+        let recorder = recorder();
+        let correlated = |id: &'static str| {
+            let recorder = recorder.clone();
+            scope(
+                Correlation::new(CorrelationId::parse(id).unwrap()),
+                async move {
+                    record(&recorder, || {
+                        metrics::counter!("JobsSucceeded").increment(1)
+                    });
+                },
+            )
+        };
+        let (_, one) = recorder
+            .measured(Properties::default(), async {
+                correlated("req-1").await;
+                correlated("req-1").await;
+            })
+            .await;
+        assert_eq!(one[0]["correlation_id"], "req-1");
+        assert!(one[0].get("correlation_ids").is_none());
+        let (_, mixed) = recorder
+            .measured(Properties::default(), async {
+                tokio::join!(correlated("req-2"), correlated("req-3"));
+            })
+            .await;
+        assert_eq!(mixed[0]["correlation_ids"], json!(["req-2", "req-3"]));
+        assert!(mixed[0].get("correlation_id").is_none());
+        let (_, none) = recorder
+            .measured(Properties::default(), async {
+                record(&recorder, || {
+                    metrics::counter!("JobsSucceeded").increment(1)
+                });
+            })
+            .await;
+        assert!(none[0].get("correlation_id").is_none());
+        for document in one.iter().chain(&mixed).chain(&none) {
+            validate(document).unwrap();
+        }
     }
 
     #[test]

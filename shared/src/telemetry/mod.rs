@@ -1,8 +1,17 @@
 //! What a running function tells its operator: structured JSON logs on stderr
-//! (request spans carry the request id, so every line of one request can be found
-//! together) and metrics through the `metrics` facade, to the sink its host
-//! installs: [`emf`] on Lambda, [`prometheus`] on the local server.
+//! and metrics through the `metrics` facade, to the sink its host installs:
+//! [`emf`] on Lambda, [`prometheus`] on the local server.
+//!
+//! A log line is one flat JSON object: `timestamp`, `level`, `target`,
+//! `message`, `service`, the event's fields, and the fields of every span it is
+//! in, outermost first and the innermost winning a clash. So a line written deep
+//! in a job carries Lambda's `requestId` and `xrayTraceId` (the runtime's span),
+//! `function_name` and `cold_start` (the invocation's), and `message_id` and
+//! `correlation_id` (the record's); a request's lines carry its `correlation_id`,
+//! `method` and `route`. These are the keys CloudWatch Logs Insights, Powertools
+//! users and Application Insights queries expect at the top level.
 
+pub mod correlation;
 pub mod emf;
 pub mod metric;
 #[cfg(feature = "sqlite")]
@@ -32,27 +41,53 @@ use crate::config::{ConfigError, Env};
 /// function logs.
 pub fn init() -> Result<(), ConfigError> {
     let env = Env::process();
-    let (filter, format, result) = match (log_filter(&env), log_format(&env)) {
-        (Ok(filter), Ok(format)) => (filter, format, Ok(())),
-        (Err(e), _) | (_, Err(e)) => (default_filter(), LogFormat::Json, Err(e)),
+    let settings = (
+        log_filter(&env),
+        log_format(&env),
+        settings::service_name(&env),
+    );
+    let (filter, format, service, result) = match settings {
+        (Ok(filter), Ok(format), Ok(service)) => (filter, format, service, Ok(())),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => (
+            default_filter(),
+            LogFormat::Json,
+            MetricsSettings::DEFAULT_SERVICE.to_owned(),
+            Err(e),
+        ),
     };
-    let layer = tracing_subscriber::fmt::layer()
-        .with_target(true)
-        .with_writer(std::io::stderr);
     let layer = match format {
-        LogFormat::Json => layer
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        LogFormat::Json => json_lines(service, std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_target(true)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
             .boxed(),
-        LogFormat::Text => layer.with_ansi(false).boxed(),
     };
     let _already_installed = tracing_subscriber::registry()
         .with(layer)
         .with(filter)
         .try_init();
     result
+}
+
+/// The JSON line layer, writing to `writer` (see the module's description).
+/// `json-subscriber` rather than tracing-subscriber's own JSON format: that one
+/// keeps only the innermost span's fields, nested under `span`, so a job's lines
+/// would lose the invocation's request id.
+fn json_lines<S, W>(service: String, writer: W) -> json_subscriber::JsonLayer<S, W>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + 'static,
+{
+    let mut layer = json_subscriber::JsonLayer::new(writer);
+    layer
+        .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
+        .with_level("level")
+        .with_target("target")
+        .with_flattened_event()
+        .with_top_level_flattened_span_list();
+    layer.add_static_field("service", serde_json::Value::String(service));
+    layer
 }
 
 /// How log lines are written.
@@ -170,6 +205,67 @@ mod tests {
             super::log_format(&bad).unwrap_err().name,
             "AWS_LAMBDA_LOG_FORMAT"
         );
+    }
+
+    /// Lines written by `json_lines` while `f` runs, parsed.
+    fn json_lines_of(f: impl FnOnce()) -> Vec<serde_json::Value> {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::layer::SubscriberExt;
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(super::json_lines("shop".into(), move || writer.clone()));
+        tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_line_carries_every_enclosing_spans_fields_at_the_top_level() {
+        let lines = json_lines_of(|| {
+            let runtime = tracing::info_span!("Lambda runtime invoke", requestId = "lambda-1");
+            let invocation = tracing::info_span!(
+                parent: &runtime, "invocation", function_name = "worker", cold_start = true
+            );
+            let record = tracing::info_span!(
+                parent: &invocation,
+                "record",
+                message_id = "m-1",
+                correlation_id = tracing::field::Empty,
+                traceparent = tracing::field::Empty,
+            );
+            record.record("correlation_id", "req-9");
+            record.in_scope(|| tracing::info!(job_id = "j-1", "job finished"));
+            tracing::warn!("outside");
+        });
+        let line = &lines[0];
+        assert_eq!(line["message"], "job finished");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["service"], "shop");
+        assert_eq!(line["requestId"], "lambda-1");
+        assert_eq!(line["function_name"], "worker");
+        assert_eq!(line["cold_start"], true);
+        assert_eq!(line["message_id"], "m-1");
+        assert_eq!(line["correlation_id"], "req-9");
+        assert_eq!(line["job_id"], "j-1");
+        assert!(line["timestamp"].is_string() && line["target"].is_string());
+        // A field never recorded is left out, not written empty.
+        assert!(line.get("traceparent").is_none());
+        assert!(lines[1].get("correlation_id").is_none());
+        assert_eq!(lines[1]["service"], "shop");
     }
 
     #[test]

@@ -71,23 +71,30 @@ impl MetricsSettings {
             value: text.clone(),
             reason,
         })?;
-        let service = env
-            .raw("SKIFF_SERVICE_NAME")
-            .unwrap_or_else(|| Self::DEFAULT_SERVICE.to_owned());
-        // A dimension value: CloudWatch takes 1 to 1024 characters, no controls.
-        if service.is_empty() || service.len() > 1024 || service.chars().any(char::is_control) {
-            return Err(ConfigError {
-                name: "SKIFF_SERVICE_NAME",
-                value: service,
-                reason: "must be 1 to 1024 characters without control characters".into(),
-            });
-        }
         Ok(Self {
             enabled,
             namespace,
-            service,
+            service: service_name(env)?,
         })
     }
+}
+
+/// `SKIFF_SERVICE_NAME`: the `service` of every metric and log line.
+pub(super) fn service_name<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<String, ConfigError> {
+    let service = env
+        .raw("SKIFF_SERVICE_NAME")
+        .unwrap_or_else(|| MetricsSettings::DEFAULT_SERVICE.to_owned());
+    // A dimension value: CloudWatch takes 1 to 1024 characters, no controls.
+    if service.is_empty() || service.len() > 1024 || service.chars().any(char::is_control) {
+        return Err(ConfigError {
+            name: "SKIFF_SERVICE_NAME",
+            value: service,
+            reason: "must be 1 to 1024 characters without control characters".into(),
+        });
+    }
+    Ok(service)
 }
 
 #[cfg(test)]

@@ -35,11 +35,13 @@ impl DeletionWorkflow for SfnDeletionWorkflow {
         // Step Functions timeouts are whole seconds; round up so the window is never short.
         let window = deletion.created_at.until(deletion.expires_at);
         let timeout_seconds = window.as_secs() + u64::from(window.subsec_nanos() > 0);
-        let input = json!({
+        // The state machine hands the correlation on to the confirmation step's message.
+        let input = crate::telemetry::correlation::stamp(&json!({
             "deletion_id": deletion.id,
             "user_id": deletion.user_id,
             "timeout_seconds": timeout_seconds.max(1),
-        });
+        }))
+        .map_err(|e| StoreError::new("encode workflow input", e))?;
         let result = self
             .tasks
             .client
@@ -47,7 +49,7 @@ impl DeletionWorkflow for SfnDeletionWorkflow {
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
             .name(deletion.id.to_string())
-            .input(input.to_string())
+            .input(input)
             .send()
             .await;
         match result {
@@ -103,13 +105,19 @@ impl SfnTasks {
         }
     }
 
-    /// Reports a task's success.
+    /// Reports a task's success. The output is the current correlation: for the
+    /// confirmation step the state machine keeps it (`$.confirmation`) and hands it
+    /// to the erasing steps, which the confirming request caused; other steps
+    /// discard their output.
     pub async fn succeed(&self, token: &str) -> Result<(), SdkError<SendTaskSuccessError>> {
+        // An empty object always encodes; "{}" keeps the report going if it ever did not.
+        let output = crate::telemetry::correlation::stamp(&serde_json::Map::new())
+            .unwrap_or_else(|_| "{}".to_owned());
         self.client
             .get()
             .send_task_success()
             .task_token(token)
-            .output("{}")
+            .output(output)
             .send()
             .await
             .map(drop)

@@ -29,8 +29,8 @@ impl SnsEventPublisher {
 #[async_trait]
 impl EventPublisher for SnsEventPublisher {
     async fn publish(&self, event: &Event) -> Result<(), StoreError> {
-        let message =
-            serde_json::to_string(event).map_err(|e| StoreError::new("encode event", e))?;
+        let message = crate::telemetry::correlation::stamp(event)
+            .map_err(|e| StoreError::new("encode event", e))?;
         let kind = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(event.detail.kind())

@@ -26,8 +26,8 @@ impl SqsJobQueue {
 #[async_trait]
 impl JobQueue for SqsJobQueue {
     async fn enqueue(&self, message: &JobMessage) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(message).map_err(|e| StoreError::new("encode job message", e))?;
+        let body = crate::telemetry::correlation::stamp(message)
+            .map_err(|e| StoreError::new("encode job message", e))?;
         self.client
             .get()
             .send_message()

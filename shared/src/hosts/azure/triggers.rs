@@ -28,6 +28,7 @@ use crate::jobs::JobContext;
 use crate::jobs::JobRegistry;
 use crate::notifications::Notifier;
 use crate::ports::JobMessage;
+use crate::telemetry::correlation;
 use crate::workflow::StepMessage;
 
 /// Function names (the folders under `infra/azure/`) and binding names (their
@@ -160,13 +161,22 @@ where
         return not_an_invocation();
     };
     let message_id = request.metadata_text("Id").unwrap_or_default();
+    let (correlation, message) = correlation::split::<T>(&text);
     let span = tracing::info_span!(
         "invocation",
-        function,
+        function_name = function,
         message_id = %message_id,
         dequeue_count = request.dequeue_count().unwrap_or_default(),
+        correlation_id = tracing::field::Empty,
+        traceparent = tracing::field::Empty,
     );
-    let message: T = match serde_json::from_str(&text) {
+    if let Some(correlation) = &correlation {
+        span.record("correlation_id", correlation.id.as_str());
+        if let Some(traceparent) = &correlation.traceparent {
+            span.record("traceparent", traceparent.as_str());
+        }
+    }
+    let message = match message {
         Ok(message) => message,
         Err(e) => {
             span.in_scope(
@@ -175,7 +185,10 @@ where
             return Error::invalid(format!("malformed {function} message")).into_response();
         }
     };
-    match handle(message).instrument(span.clone()).await {
+    match correlation::scope_if(correlation, handle(message))
+        .instrument(span.clone())
+        .await
+    {
         Ok(()) => (
             StatusCode::OK,
             Json(InvocationResponse {

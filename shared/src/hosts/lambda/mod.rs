@@ -4,6 +4,7 @@
 
 mod aws_env;
 mod config;
+mod invocation;
 mod keys;
 mod metrics;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use lambda_http::RequestExt;
+use tracing::Instrument;
 
 pub use aws_env::AwsEnv;
 pub use config::LambdaConfig;
@@ -431,6 +433,7 @@ async fn serve(
     lambda_http::run_concurrent(buffered(
         router,
         metrics::install(&config.metrics, &config.function_name),
+        config.function_name.clone(),
     ))
     .await
 }
@@ -442,6 +445,7 @@ async fn serve(
 fn buffered(
     router: Router,
     metrics: Option<crate::telemetry::emf::EmfRecorder>,
+    function_name: String,
 ) -> impl tower::Service<
     lambda_http::Request,
     Response = axum::http::Response<http_body_util::Full<bytes::Bytes>>,
@@ -468,6 +472,7 @@ fn buffered(
         };
         // The document is written before the response goes back to Lambda.
         metrics::measured(metrics, properties, invocation)
+            .instrument(invocation::span(&function_name))
     })
 }
 

@@ -38,6 +38,7 @@ where
                 m.message_id.clone().unwrap_or_default(),
                 m.body.as_deref().unwrap_or_default(),
             )
+            .with_aws_trace_header(m.attributes.get("AWSTraceHeader").cloned())
         })
         .collect();
     let outcome = processor.process(records, handler).await;
@@ -76,11 +77,13 @@ where
     // batches in flight share its bound on records at once.
     let processor = BatchProcessor::new(config.work.batch_concurrency);
     let metrics = super::metrics::install(&config.metrics, &config.function_name);
+    let function_name = config.function_name.clone();
     // The classic loop unless AWS_LAMBDA_MAX_CONCURRENCY > 1 (then batches of
-    // several invocations run at once, each in its own span).
+    // several invocations run at once, each in its own span; the runtime's span
+    // around it names Lambda's request id).
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (handler, processor) = (handler.clone(), processor.clone());
-        let span = tracing::info_span!("batch", request_id = %event.context.request_id);
+        let span = super::invocation::span(&function_name);
         let properties = super::metrics::properties(&event.context);
         let batch = async move {
             Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)

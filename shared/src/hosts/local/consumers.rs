@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::messaging::LocalQueues;
 use crate::adapters::sqlite::SqliteQueue;
@@ -34,28 +35,35 @@ pub fn spawn(
     // A bound per queue, as each queue has a Lambda function of its own.
     let processor = || BatchProcessor::new(concurrency);
     let mut tasks = JoinSet::new();
-    tasks.spawn(consume(
-        queues.jobs.clone(),
-        processor(),
-        move |m: JobMessage| {
+    tasks.spawn(
+        consume(queues.jobs.clone(), processor(), move |m: JobMessage| {
             let worker = worker.clone();
             async move { worker.handle(m).await }
-        },
-    ));
-    tasks.spawn(consume(
-        queues.events.clone(),
-        processor(),
-        move |e: Event| {
+        })
+        .instrument(consumer_span("worker")),
+    );
+    tasks.spawn(
+        consume(queues.events.clone(), processor(), move |e: Event| {
             let notifier = notifier.clone();
             async move { notifier.handle(e).await }
-        },
-    ));
+        })
+        .instrument(consumer_span("notifier")),
+    );
     let engine = queues.chained();
-    tasks.spawn(consume(queues.steps, processor(), move |m: StepMessage| {
-        let (steps, engine) = (steps.clone(), engine.clone());
-        async move { run_step(&steps, &engine, m).await }
-    }));
+    tasks.spawn(
+        consume(queues.steps, processor(), move |m: StepMessage| {
+            let (steps, engine) = (steps.clone(), engine.clone());
+            async move { run_step(&steps, &engine, m).await }
+        })
+        .instrument(consumer_span("workflow")),
+    );
     tasks
+}
+
+/// The span a consumer's lines are written in: `function_name` is what Lambda's
+/// invocation span and Azure's invocation span call the same consumer.
+fn consumer_span(function_name: &'static str) -> tracing::Span {
+    tracing::info_span!("consumer", function_name)
 }
 
 async fn consume<T, E, F, Fut>(queue: SqliteQueue, processor: BatchProcessor, handler: F)
