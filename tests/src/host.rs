@@ -88,6 +88,7 @@ pub struct TestHost {
     pub audience: String,
     process: Process,
     metrics_url: Option<String>,
+    ingestion: Option<crate::IngestionEndpoint>,
     log_dir: Option<tempfile::TempDir>,
 }
 
@@ -164,7 +165,8 @@ impl TestHost {
     }
 
     /// A host whose metrics the test reads: the local server with `GET /metrics` on
-    /// a port of its own, or emulated AWS, whose functions write EMF to stdout.
+    /// a port of its own, emulated AWS, whose functions write EMF to stdout, or the
+    /// Azure app sending to an ingestion endpoint every second.
     pub fn start_measured() -> Self {
         match HostKind::from_env() {
             HostKind::Local => {
@@ -174,8 +176,24 @@ impl TestHost {
                 host
             }
             HostKind::AwsLocal => Self::start(),
-            HostKind::AzureLocal => panic!("the Azure app records no metrics the tests can read"),
+            HostKind::AzureLocal => {
+                let ingestion = crate::IngestionEndpoint::start();
+                let connection = ingestion.connection_string();
+                let mut host = Self::start_with(&[
+                    ("APPLICATIONINSIGHTS_CONNECTION_STRING", &connection),
+                    ("SKIFF_METRICS_INTERVAL", "1s"),
+                ]);
+                host.ingestion = Some(ingestion);
+                host
+            }
         }
+    }
+
+    /// What the Azure app has sent to its Application Insights endpoint so far.
+    pub fn app_insights_envelopes(&self) -> Option<Vec<serde_json::Value>> {
+        self.ingestion
+            .as_ref()
+            .map(crate::IngestionEndpoint::envelopes)
     }
 
     /// A host whose log lines the test reads: at `info`, each process's stderr in
@@ -259,6 +277,7 @@ impl TestHost {
             key: shared_key(),
             process,
             metrics_url: None,
+            ingestion: None,
             log_dir: None,
         }
     }

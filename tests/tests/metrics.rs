@@ -16,6 +16,9 @@ async fn counters(host: &TestHost) -> BTreeMap<String, f64> {
     if let Some(text) = host.prometheus_text().await {
         return parse_prometheus(&text);
     }
+    if let Some(envelopes) = host.app_insights_envelopes() {
+        return app_insights_totals(&envelopes);
+    }
     let lines = host
         .function_stdout()
         .expect("a host with readable metrics");
@@ -48,6 +51,32 @@ async fn counters(host: &TestHost) -> BTreeMap<String, f64> {
                 *totals.entry(key).or_default() += document[name].as_f64().unwrap();
             }
         }
+    }
+    totals
+}
+
+/// The counters' totals as Application Insights' `customMetrics` would sum them
+/// (`sum(valueSum)` by name and custom dimensions other than `service`).
+fn app_insights_totals(envelopes: &[Value]) -> BTreeMap<String, f64> {
+    let mut totals = BTreeMap::new();
+    for envelope in envelopes {
+        if let Err(e) = skiff::telemetry::app_insights::validate(envelope) {
+            panic!("an invalid Application Insights envelope ({e}): {envelope}");
+        }
+        let base = &envelope["data"]["baseData"];
+        let point = &base["metrics"][0];
+        let mut key = point["name"].as_str().unwrap().to_owned();
+        let labels: Vec<String> = base["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| name.as_str() != "service")
+            .map(|(name, value)| format!("{name}={}", value.as_str().unwrap()))
+            .collect();
+        if !labels.is_empty() {
+            key = format!("{key}{{{}}}", labels.join(","));
+        }
+        *totals.entry(key).or_default() += point["value"].as_f64().unwrap();
     }
     totals
 }

@@ -11,17 +11,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use metrics::{
-    Counter, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
-    SharedString, Unit,
-};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use serde_json::{Map, Value, json};
 
 use super::MetricsSettings;
+use super::bag::{Bag, Taken, entry, lock};
 use super::metric::COLD_START;
 
 /// The EMF specification's limits: metrics per directive, values per metric.
@@ -30,98 +28,6 @@ const MAX_VALUES: usize = 100;
 
 tokio::task_local! {
     static CURRENT: Arc<Bag>;
-}
-
-/// What one invocation recorded.
-#[derive(Default)]
-struct Bag {
-    counters: Mutex<HashMap<Key, Arc<AtomicU64>>>,
-    gauges: Mutex<HashMap<Key, Arc<GaugeCell>>>,
-    histograms: Mutex<HashMap<Key, Arc<Samples>>>,
-    /// The distinct correlation ids of what the invocation handled (one for a
-    /// request, up to one per record for a batch).
-    correlations: Mutex<Vec<String>>,
-}
-
-/// A gauge's last value, as f64 bits.
-#[derive(Default)]
-struct GaugeCell(AtomicU64);
-
-impl GaugeFn for GaugeCell {
-    fn increment(&self, value: f64) {
-        self.update(|v| v + value);
-    }
-    fn decrement(&self, value: f64) {
-        self.update(|v| v - value);
-    }
-    fn set(&self, value: f64) {
-        self.0.store(value.to_bits(), Ordering::Relaxed);
-    }
-}
-
-impl GaugeCell {
-    fn update(&self, f: impl Fn(f64) -> f64) {
-        let _ = self
-            .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-                Some(f(f64::from_bits(bits)).to_bits())
-            });
-    }
-    fn get(&self) -> f64 {
-        f64::from_bits(self.0.load(Ordering::Relaxed))
-    }
-}
-
-/// A histogram's values, in the order recorded.
-#[derive(Default)]
-struct Samples(Mutex<Vec<f64>>);
-
-impl HistogramFn for Samples {
-    fn record(&self, value: f64) {
-        lock(&self.0).push(value);
-    }
-}
-
-/// A poisoned lock only means a recording thread panicked mid-push; the values
-/// it holds are still numbers, so they are used as they are.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn entry<T: Default>(map: &Mutex<HashMap<Key, Arc<T>>>, key: &Key) -> Arc<T> {
-    lock(map).entry(key.clone()).or_default().clone()
-}
-
-impl Bag {
-    fn take(&self) -> Taken {
-        let counters = std::mem::take(&mut *lock(&self.counters))
-            .into_iter()
-            .map(|(k, v)| (k, v.load(Ordering::Relaxed)))
-            .filter(|(_, v)| *v > 0)
-            .collect();
-        let gauges = std::mem::take(&mut *lock(&self.gauges))
-            .into_iter()
-            .map(|(k, v)| (k, v.get()))
-            .collect();
-        let histograms = std::mem::take(&mut *lock(&self.histograms))
-            .into_iter()
-            .map(|(k, v)| (k, std::mem::take(&mut *lock(&v.0))))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        Taken {
-            counters,
-            gauges,
-            histograms,
-            correlations: std::mem::take(&mut *lock(&self.correlations)),
-        }
-    }
-}
-
-struct Taken {
-    counters: Vec<(Key, u64)>,
-    gauges: Vec<(Key, f64)>,
-    histograms: Vec<(Key, Vec<f64>)>,
-    correlations: Vec<String>,
 }
 
 /// The most correlation ids one document names: a batch holds at most 10 SQS

@@ -11,6 +11,9 @@
 //! `method` and `route`. These are the keys CloudWatch Logs Insights, Powertools
 //! users and Application Insights queries expect at the top level.
 
+#[cfg(feature = "azure")]
+pub mod app_insights;
+mod bag;
 pub mod correlation;
 pub mod emf;
 pub mod metric;

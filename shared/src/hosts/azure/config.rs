@@ -46,6 +46,11 @@ pub struct AzureConfig {
     /// `SKIFF_SESSION_STORE`: sessions and throttles in the table, or on Redis
     /// (Azure Cache for Redis, Azure Managed Redis).
     pub session_store: SessionStoreSetting,
+    /// `SKIFF_METRICS`, `SKIFF_METRICS_NAMESPACE` and `SKIFF_SERVICE_NAME`.
+    pub metrics: crate::telemetry::MetricsSettings,
+    /// Where metrics go: the Application Insights resource of
+    /// `APPLICATIONINSIGHTS_CONNECTION_STRING`, if any.
+    pub app_insights: Option<crate::telemetry::app_insights::AppInsightsSettings>,
 }
 
 fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -109,6 +114,8 @@ impl std::fmt::Debug for AzureConfig {
             .field("auth", &self.auth)
             .field("http", &self.http)
             .field("work", &self.work)
+            .field("metrics", &self.metrics)
+            .field("app_insights", &self.app_insights)
             .finish()
     }
 }
@@ -156,6 +163,8 @@ impl AzureConfig {
             http: crate::config::http_settings(env)?,
             work,
             session_store: session_store(env)?,
+            metrics: crate::telemetry::MetricsSettings::from(env)?,
+            app_insights: crate::telemetry::app_insights::AppInsightsSettings::from(env)?,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! storage, work in Storage Queues; the deletion workflow is queue-chained steps.
 
 mod config;
+mod metrics;
 mod outputs;
 mod protocol;
 mod sealed_messages;
@@ -62,6 +63,9 @@ pub enum AzureError {
     #[error("server error: {0}")]
     /// The server failed.
     Serve(std::io::Error),
+    #[error("metrics: {0}")]
+    /// The metrics sink's HTTPS client could not be built.
+    Metrics(#[from] rustls::Error),
 }
 
 #[async_trait]
@@ -120,6 +124,7 @@ pub async fn run() -> Result<(), AzureError> {
 /// (SIGTERM).
 pub async fn run_app(app: App) -> Result<(), AzureError> {
     let config = AzureConfig::from_env()?;
+    let metrics = metrics::start(&config)?;
     let keys = KeyRing::from_secret(&config.signing_keys)?;
     let client = StorageClient::new(config.storage.clone())?;
     let storage = AzureStorage::new(&client, &config.names);
@@ -184,6 +189,7 @@ pub async fn run_app(app: App) -> Result<(), AzureError> {
         .with_graceful_shutdown(stop)
         .await
         .map_err(AzureError::Serve)?;
+    metrics.finish().await;
     tracing::info!("stopped");
     Ok(())
 }
