@@ -85,10 +85,7 @@ fn record_span(id: &str, correlation: Option<&Correlation>, trace: Option<&str>)
         aws_trace_header = tracing::field::Empty,
     );
     if let Some(correlation) = correlation {
-        span.record("correlation_id", correlation.id.as_str());
-        if let Some(traceparent) = &correlation.traceparent {
-            span.record("traceparent", traceparent.as_str());
-        }
+        correlation.record_on(&span);
     }
     if let Some(trace) = trace {
         span.record("aws_trace_header", trace);

@@ -120,10 +120,7 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         traceparent = tracing::field::Empty,
     );
     if let Some(correlation) = correlation_of(request) {
-        span.record("correlation_id", correlation.id.as_str());
-        if let Some(traceparent) = &correlation.traceparent {
-            span.record("traceparent", traceparent.as_str());
-        }
+        correlation.record_on(&span);
     }
     span
 }

@@ -20,9 +20,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -182,7 +179,7 @@ pub struct AppInsightsSink {
     settings: AppInsightsSettings,
     service: String,
     sent: Arc<Mutex<HashMap<Key, u64>>>,
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::adapters::azure::HttpsClient,
 }
 
 /// Why a send failed.
@@ -202,19 +199,13 @@ impl AppInsightsSink {
         recorder: AppInsightsRecorder,
         metrics: &MetricsSettings,
         settings: AppInsightsSettings,
-    ) -> Result<Self, rustls::Error> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| rustls::Error::General(format!("load the platform's TLS roots: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+    ) -> std::io::Result<Self> {
         Ok(Self {
             recorder,
             settings,
             service: metrics.service.clone(),
             sent: Arc::default(),
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: crate::adapters::azure::https_client()?,
         })
     }
 

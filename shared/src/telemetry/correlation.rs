@@ -110,6 +110,15 @@ impl Correlation {
             traceparent: None,
         }
     }
+
+    /// Records `correlation_id` (and `traceparent`) on `span`, which must declare
+    /// both fields (as `tracing::field::Empty` until known).
+    pub fn record_on(&self, span: &tracing::Span) {
+        span.record(FIELD, self.id.as_str());
+        if let Some(traceparent) = &self.traceparent {
+            span.record(TRACEPARENT_FIELD, traceparent.as_str());
+        }
+    }
 }
 
 tokio::task_local! {

@@ -39,7 +39,7 @@ pub(crate) enum Service {
     Queue,
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Cheap to clone; build once per process.
 #[derive(Clone)]
@@ -82,19 +82,25 @@ impl StorageResponse {
     }
 }
 
+/// A pooled HTTP/1 client for Azure's endpoints (and plain HTTP for emulators):
+/// rustls on ring with the platform's roots.
+pub(crate) fn https_client() -> std::io::Result<HttpsClient> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::ring::default_provider())?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector))
+}
+
 impl StorageClient {
     /// Builds the pooled HTTP client. TLS (for real endpoints) is rustls on ring
     /// with the platform's roots.
     pub fn new(account: StorageAccount) -> Result<Self, StoreError> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| StoreError::new("load the platform's TLS roots", e))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+        let http =
+            https_client().map_err(|e| StoreError::new("load the platform's TLS roots", e))?;
         Ok(Self {
             http,
             account: std::sync::Arc::new(account),

@@ -12,6 +12,7 @@ mod table;
 pub(crate) mod test_support;
 
 pub use account::{ConnectionStringError, Credential, StorageAccount};
+pub(crate) use client::{HttpsClient, https_client};
 pub use client::{ServiceError, StorageClient};
 pub use queue::{MAX_VISIBILITY, QueueMessage, StorageQueue};
 pub use store::TableStore;

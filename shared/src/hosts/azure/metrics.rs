@@ -13,7 +13,7 @@ pub(super) struct Metrics {
 /// Installs the sink as the process's `metrics` recorder, unless metrics are off
 /// (`SKIFF_METRICS=off`) or no `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
 /// then every metric call is a no-op.
-pub(super) fn start(config: &AzureConfig) -> Result<Metrics, rustls::Error> {
+pub(super) fn start(config: &AzureConfig) -> std::io::Result<Metrics> {
     let Some(settings) = config
         .app_insights
         .clone()

@@ -63,9 +63,9 @@ pub enum AzureError {
     #[error("server error: {0}")]
     /// The server failed.
     Serve(std::io::Error),
-    #[error("metrics: {0}")]
+    #[error("metrics: the HTTPS client: {0}")]
     /// The metrics sink's HTTPS client could not be built.
-    Metrics(#[from] rustls::Error),
+    Metrics(std::io::Error),
 }
 
 #[async_trait]
@@ -124,7 +124,7 @@ pub async fn run() -> Result<(), AzureError> {
 /// (SIGTERM).
 pub async fn run_app(app: App) -> Result<(), AzureError> {
     let config = AzureConfig::from_env()?;
-    let metrics = metrics::start(&config)?;
+    let metrics = metrics::start(&config).map_err(AzureError::Metrics)?;
     let keys = KeyRing::from_secret(&config.signing_keys)?;
     let client = StorageClient::new(config.storage.clone())?;
     let storage = AzureStorage::new(&client, &config.names);

@@ -171,10 +171,7 @@ where
         traceparent = tracing::field::Empty,
     );
     if let Some(correlation) = &correlation {
-        span.record("correlation_id", correlation.id.as_str());
-        if let Some(traceparent) = &correlation.traceparent {
-            span.record("traceparent", traceparent.as_str());
-        }
+        correlation.record_on(&span);
     }
     let message = match message {
         Ok(message) => message,
