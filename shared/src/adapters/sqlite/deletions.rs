@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, is_unique_violation, parse_column};
+use super::{CachedStatements, SqliteStore, is_unique_violation, parse_column};
 use crate::domain::{CodeHash, Deletion, DeletionId, DeletionStatus, Timestamp, UserId};
 use crate::ports::{CreateDeletionError, DeletionStore, StoreError};
 
@@ -33,12 +33,12 @@ impl DeletionStore for SqliteStore {
             .call("insert deletion", move |conn| {
                 let tx =
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                tx.execute(
+                tx.cached_execute(
                     "UPDATE deletions SET status = 'expired'
                      WHERE user_id = ?1 AND status = 'awaiting_confirmation' AND expires_at <= ?2",
                     params![d.user_id.to_string(), now.unix_millis()],
                 )?;
-                let inserted = tx.execute(
+                let inserted = tx.cached_execute(
                     &format!(
                         "INSERT INTO deletions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                     ),
@@ -69,7 +69,7 @@ impl DeletionStore for SqliteStore {
 
     async fn get(&self, user: UserId, id: DeletionId) -> Result<Option<Deletion>, StoreError> {
         self.read("get deletion", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM deletions WHERE deletion_id = ?1 AND user_id = ?2"),
                 [id.to_string(), user.to_string()],
                 deletion_from_row,
@@ -94,7 +94,7 @@ impl DeletionStore for SqliteStore {
             );
             let mut values: Vec<String> = vec![to.as_str().into(), id.to_string(), user.to_string()];
             values.extend(from.iter().map(|s| (*s).to_owned()));
-            conn.execute(&sql, rusqlite::params_from_iter(values))
+            conn.cached_execute(&sql, rusqlite::params_from_iter(values))
                 .map(|changed| changed == 1)
         })
         .await
@@ -107,7 +107,7 @@ impl DeletionStore for SqliteStore {
         max: u32,
     ) -> Result<(), StoreError> {
         self.call("count a wrong deletion code", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE deletions
                  SET wrong_codes = wrong_codes + 1,
                      status = CASE WHEN wrong_codes + 1 >= ?1 THEN 'expired' ELSE status END
@@ -127,7 +127,7 @@ impl DeletionStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let token = token.to_owned();
         self.call("set deletion task token", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE deletions SET task_token = ?1 WHERE deletion_id = ?2 AND user_id = ?3",
                 params![token, id.to_string(), user.to_string()],
             )

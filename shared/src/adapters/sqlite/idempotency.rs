@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
-use super::SqliteStore;
+use super::{CachedStatements, SqliteStore};
 use crate::domain::Timestamp;
 use crate::ports::{Claim, IdempotencyRecord, IdempotencyStore, StoreError};
 
@@ -13,7 +13,7 @@ impl IdempotencyStore for SqliteStore {
         self.call("claim idempotency key", move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing = tx
-                .query_row(
+                .cached_query_row(
                     "SELECT fingerprint, response, locked_until, expires_at FROM idempotency WHERE key = ?1",
                     [&r.key],
                     |row| {
@@ -35,7 +35,7 @@ impl IdempotencyStore for SqliteStore {
             if let Some(live) = live {
                 return Ok(Claim::Existing(live));
             }
-            tx.execute(
+            tx.cached_execute(
                 "INSERT OR REPLACE INTO idempotency (key, fingerprint, response, locked_until, expires_at)
                  VALUES (?1, ?2, NULL, ?3, ?4)",
                 params![r.key, r.fingerprint, r.locked_until.unix_millis(), r.expires_at.unix_millis()],
@@ -49,7 +49,7 @@ impl IdempotencyStore for SqliteStore {
     async fn complete(&self, key: &str, response: &Value) -> Result<(), StoreError> {
         let (key, response) = (key.to_owned(), response.to_string());
         self.call("complete idempotency key", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE idempotency SET response = ?1 WHERE key = ?2",
                 params![response, key],
             )
@@ -61,7 +61,7 @@ impl IdempotencyStore for SqliteStore {
     async fn release(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.call("release idempotency key", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "DELETE FROM idempotency WHERE key = ?1 AND response IS NULL",
                 [key],
             )

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, parse_column};
+use super::{CachedStatements, SqliteStore, parse_column};
 use crate::domain::{Job, JobId, JobInput, Timestamp, UserId};
 use crate::ports::{JobStore, StoreError};
 
@@ -39,7 +39,7 @@ impl JobStore for SqliteStore {
     async fn create(&self, job: &Job) -> Result<(), StoreError> {
         let j = job.clone();
         self.call("insert job", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 &format!(
                     "INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                 ),
@@ -63,7 +63,7 @@ impl JobStore for SqliteStore {
 
     async fn get(&self, user: UserId, id: JobId) -> Result<Option<Job>, StoreError> {
         self.read("get job", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM jobs WHERE job_id = ?1 AND user_id = ?2"),
                 [id.to_string(), user.to_string()],
                 job_from_row,
@@ -81,7 +81,7 @@ impl JobStore for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read("list jobs", move |conn| {
-            let mut statement = conn.prepare(&format!(
+            let mut statement = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM jobs
                   WHERE user_id = ?1 AND (?2 IS NULL OR job_id < ?2)
                   ORDER BY job_id DESC LIMIT ?3"
@@ -100,7 +100,7 @@ impl JobStore for SqliteStore {
         let (id, status, attempts) = (current.id, current.status, current.attempts);
         let n = next.clone();
         self.call("update job", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE jobs SET status = ?1, result = ?2, error = ?3, attempts = ?4, updated_at = ?5
                   WHERE job_id = ?6 AND status = ?7 AND attempts = ?8",
                 params![
@@ -121,7 +121,7 @@ impl JobStore for SqliteStore {
 
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
         self.call("delete jobs of user", move |conn| {
-            conn.execute("DELETE FROM jobs WHERE user_id = ?1", [user.to_string()])
+            conn.cached_execute("DELETE FROM jobs WHERE user_id = ?1", [user.to_string()])
                 .map(drop)
         })
         .await

@@ -7,6 +7,7 @@ mod idempotency;
 mod jobs;
 mod notifications;
 mod queue;
+mod readers;
 mod records;
 mod refresh_tokens;
 mod sessions;
@@ -15,13 +16,14 @@ mod users;
 
 pub use queue::{QueueSettings, ReceivedMessage, SqliteQueue};
 
+use readers::Readers;
+
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::types::Type;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use crate::ports::StoreError;
 
@@ -41,9 +43,10 @@ const MIGRATIONS: [&str; 5] = [
 /// SQLite serialises writers, so every write goes through one connection. In WAL
 /// mode readers need not wait for it, though: each read runs on one of a few
 /// read-only connections of its own, so a `GET /session` is not queued behind a
-/// write or behind other reads. The pool is these few lines rather than r2d2_sqlite
-/// or deadpool-sqlite because those crates pin older rusqlite releases than the one
-/// this workspace uses, and a fixed set of connections needs nothing more.
+/// write or behind other reads. The pool is [`readers::Readers`] rather than
+/// r2d2_sqlite or deadpool-sqlite because those crates pin older rusqlite releases
+/// than the one this workspace uses, and a fixed set of connections needs nothing
+/// more.
 #[derive(Clone)]
 pub struct SqliteStore {
     connections: Arc<Connections>,
@@ -51,17 +54,15 @@ pub struct SqliteStore {
 
 struct Connections {
     writer: Mutex<Connection>,
-    /// Empty for an in-memory database, whose data no second connection can see:
+    /// `None` for an in-memory database, whose data no second connection can see:
     /// reads then use the writer.
-    readers: Vec<Mutex<Connection>>,
-    /// Where the next read starts looking for a free reader, so reads spread out.
-    next_reader: AtomicUsize,
+    readers: Option<Readers>,
 }
 
 /// Readers per core: a read holds its connection only while SQLite copies rows out
-/// of the page cache, so a couple per core keep the cores busy without piling up
-/// blocking threads.
-const READERS_PER_CORE: usize = 2;
+/// of the page cache, so one per core keeps the cores busy, and the fewer readers
+/// there are, the more often a reader finds its next read already queued.
+const READERS_PER_CORE: usize = 1;
 const MAX_READERS: usize = 8;
 
 impl SqliteStore {
@@ -76,10 +77,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::new("configure sqlite", e))?;
         migrate(&writer)?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let readers = (0..(cores * READERS_PER_CORE).clamp(2, MAX_READERS))
-            .map(|_| open_reader(path).map(Mutex::new))
-            .collect::<Result<_, _>>()?;
-        Ok(Self::with(writer, readers))
+        let readers = Readers::open(path, (cores * READERS_PER_CORE).clamp(2, MAX_READERS))?;
+        Ok(Self::with(writer, Some(readers)))
     }
 
     /// A database that lives as long as the value (tests).
@@ -88,15 +87,14 @@ impl SqliteStore {
             Connection::open_in_memory().map_err(|e| StoreError::new("open sqlite database", e))?;
         configure(&writer)?;
         migrate(&writer)?;
-        Ok(Self::with(writer, Vec::new()))
+        Ok(Self::with(writer, None))
     }
 
-    fn with(writer: Connection, readers: Vec<Mutex<Connection>>) -> Self {
+    fn with(writer: Connection, readers: Option<Readers>) -> Self {
         Self {
             connections: Arc::new(Connections {
                 writer: Mutex::new(writer),
                 readers,
-                next_reader: AtomicUsize::new(0),
             }),
         }
     }
@@ -117,39 +115,17 @@ impl SqliteStore {
         .map_err(|e| StoreError::new(context, e))?
     }
 
-    /// Runs the read-only `work` on a blocking thread with a reader. It sees every
-    /// write committed before it starts, as a read on the writer would.
+    /// Runs the read-only `work` on a reader. It sees every write committed before
+    /// it starts, as a read on the writer would.
     async fn read<T: Send + 'static>(
         &self,
         context: &'static str,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let connections = Arc::clone(&self.connections);
-        tokio::task::spawn_blocking(move || {
-            let guard = connections.reader()?;
-            work(&guard).map_err(failed(context))
-        })
-        .await
-        .map_err(|e| StoreError::new(context, e))?
-    }
-}
-
-impl Connections {
-    /// A free reader if there is one, else waits for the next in turn.
-    fn reader(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
-        let count = self.readers.len();
-        if count == 0 {
-            return self.writer.lock().map_err(|_| poisoned());
+        match &self.connections.readers {
+            Some(readers) => readers.run(work).await?.map_err(failed(context)),
+            None => self.call(context, move |conn| work(conn)).await,
         }
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % count;
-        for offset in 0..count {
-            match self.readers[(start + offset) % count].try_lock() {
-                Ok(guard) => return Ok(guard),
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
-            }
-        }
-        self.readers[start].lock().map_err(|_| poisoned())
     }
 }
 
@@ -166,10 +142,46 @@ fn poisoned() -> StoreError {
     StoreError::message("a sqlite connection's mutex is poisoned")
 }
 
-/// What every connection needs: waits for a lock instead of failing at once.
+/// What every connection needs: waits for a lock instead of failing at once, and
+/// keeps every statement the adapters run prepared.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| StoreError::new("configure sqlite", e))
+}
+
+/// More than the adapters' distinct statements (about fifty, the writer runs them
+/// all), so none is parsed twice on one connection.
+const STATEMENT_CACHE_CAPACITY: usize = 96;
+
+/// `query_row` and `execute` through the connection's statement cache. Parsing
+/// and planning a statement costs more than running the one-row reads and writes
+/// these adapters make (a `GET /session` under load spent more CPU in SQLite's
+/// parser than in its query), so each SQL text is prepared once per connection.
+trait CachedStatements {
+    fn cached_query_row<T, P: Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+
+    fn cached_execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl CachedStatements for Connection {
+    fn cached_query_row<T, P: Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, row)
+    }
+
+    fn cached_execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }
 
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

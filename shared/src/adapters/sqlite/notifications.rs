@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::types::Type;
 use rusqlite::{Row, params};
 
-use super::{SqliteStore, parse_column};
+use super::{CachedStatements, SqliteStore, parse_column};
 use crate::domain::{Notification, UserId};
 use crate::ports::{NotificationStore, StoreError};
 
@@ -26,7 +26,7 @@ impl NotificationStore for SqliteStore {
             notification.event.occurred_at,
         );
         self.call("insert notification", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "INSERT OR IGNORE INTO notifications (notification_id, user_id, occurred_at, event)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![id, user, at, event],
@@ -39,7 +39,7 @@ impl NotificationStore for SqliteStore {
     async fn list(&self, user: UserId, limit: usize) -> Result<Vec<Notification>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read("list notifications", move |conn| {
-            let mut statement = conn.prepare(
+            let mut statement = conn.prepare_cached(
                 "SELECT notification_id, event FROM notifications WHERE user_id = ?1
                   ORDER BY occurred_at DESC, notification_id DESC LIMIT ?2",
             )?;
@@ -52,7 +52,7 @@ impl NotificationStore for SqliteStore {
 
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
         self.call("delete notifications of user", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "DELETE FROM notifications WHERE user_id = ?1",
                 [user.to_string()],
             )

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use rusqlite::{TransactionBehavior, params};
 
-use super::SqliteStore;
+use super::{CachedStatements, SqliteStore};
 use crate::domain::Timestamp;
 use crate::ports::StoreError;
 
@@ -59,7 +59,7 @@ impl SqliteQueue {
         let name = self.name;
         self.store
             .call("send queue message", move |conn| {
-                conn.execute(
+                conn.cached_execute(
                     "INSERT INTO queue_messages (queue, body, visible_at, sent_at) VALUES (?1, ?2, ?3, ?4)",
                     params![name, body, visible_at, now.unix_millis()],
                 )
@@ -79,7 +79,7 @@ impl SqliteQueue {
             .call("receive queue messages", move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let candidates: Vec<(i64, String, u32)> = {
-                    let mut statement = tx.prepare(
+                    let mut statement = tx.prepare_cached(
                         "SELECT message_id, body, receive_count FROM queue_messages
                           WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2
                           ORDER BY visible_at, message_id LIMIT ?3",
@@ -93,14 +93,14 @@ impl SqliteQueue {
                 let mut received = Vec::new();
                 for (id, body, count) in candidates {
                     if count >= settings.max_receives {
-                        tx.execute(
+                        tx.cached_execute(
                             "UPDATE queue_messages SET dead = 1 WHERE message_id = ?1",
                             [id],
                         )?;
                         tracing::warn!(queue = name, message_id = id, receives = count, "message dead-lettered");
                         continue;
                     }
-                    tx.execute(
+                    tx.cached_execute(
                         "UPDATE queue_messages SET visible_at = ?1, receive_count = receive_count + 1
                           WHERE message_id = ?2",
                         params![hidden_until, id],
@@ -121,7 +121,7 @@ impl SqliteQueue {
     pub async fn delete(&self, id: i64) -> Result<(), StoreError> {
         self.store
             .call("delete queue message", move |conn| {
-                conn.execute("DELETE FROM queue_messages WHERE message_id = ?1", [id])
+                conn.cached_execute("DELETE FROM queue_messages WHERE message_id = ?1", [id])
                     .map(drop)
             })
             .await
@@ -132,7 +132,7 @@ impl SqliteQueue {
         let name = self.name;
         self.store
             .call("read dead letters", move |conn| {
-                let mut statement = conn.prepare(
+                let mut statement = conn.prepare_cached(
                     "SELECT body FROM queue_messages WHERE queue = ?1 AND dead = 1 ORDER BY message_id",
                 )?;
                 statement

@@ -3,7 +3,7 @@ use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::sessions::{version_from_sql, version_to_sql};
-use super::{SqliteStore, parse_column};
+use super::{CachedStatements, SqliteStore, parse_column};
 use crate::domain::{Collection, Document, Record, RecordExpectation, RecordId, Timestamp, UserId};
 use crate::ports::{RecordStore, RecordWrite, StoreError, next_record};
 
@@ -36,7 +36,7 @@ impl RecordStore for SqliteStore {
     ) -> Result<Option<Record>, StoreError> {
         let collection = collection.to_string();
         self.read("get record", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM records
                       WHERE user_id = ?1 AND collection = ?2 AND record_id = ?3"
@@ -62,7 +62,7 @@ impl RecordStore for SqliteStore {
         self.call("put record", move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let current = tx
-                .query_row(
+                .cached_query_row(
                     &format!(
                         "SELECT {COLUMNS} FROM records
                           WHERE user_id = ?1 AND collection = ?2 AND record_id = ?3"
@@ -80,7 +80,7 @@ impl RecordStore for SqliteStore {
                 return Ok(RecordWrite::Conflict);
             }
             let next = next_record(owner, &collection, id, &document, current.as_ref(), now);
-            tx.execute(
+            tx.cached_execute(
                 &format!(
                     "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (user_id, collection, record_id) DO UPDATE SET
@@ -113,7 +113,7 @@ impl RecordStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let collection = collection.to_string();
         self.read("list records", move |conn| {
-            let mut statement = conn.prepare(&format!(
+            let mut statement = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM records
                   WHERE user_id = ?1 AND collection = ?2 AND (?3 IS NULL OR record_id < ?3)
                   ORDER BY record_id DESC LIMIT ?4"
@@ -135,7 +135,7 @@ impl RecordStore for SqliteStore {
 
     async fn delete_records_of_user(&self, owner: UserId) -> Result<(), StoreError> {
         self.call("delete records of user", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "DELETE FROM records WHERE user_id = ?1",
                 [owner.to_string()],
             )

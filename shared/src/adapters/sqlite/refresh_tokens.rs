@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{SqliteStore, parse_column};
+use super::{CachedStatements, SqliteStore, parse_column};
 use crate::domain::{RefreshTokenHash, Timestamp, UserId};
 use crate::ports::{RefreshTokenRecord, RefreshTokenStore, RotateOutcome, StoreError};
 
@@ -37,7 +37,7 @@ impl RefreshTokenStore for SqliteStore {
     async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), StoreError> {
         let row = insert_params(record);
         self.call("insert refresh token", move |conn| {
-            conn.execute(INSERT, row).map(drop)
+            conn.cached_execute(INSERT, row).map(drop)
         })
         .await
     }
@@ -48,7 +48,7 @@ impl RefreshTokenStore for SqliteStore {
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         let hash = hash.as_str().to_owned();
         self.read("find refresh token", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"),
                 [hash],
                 record_from_row,
@@ -68,14 +68,14 @@ impl RefreshTokenStore for SqliteStore {
         let new = insert_params(new);
         self.call("rotate refresh token", move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let spent = tx.execute(
+            let spent = tx.cached_execute(
                 "UPDATE refresh_tokens SET spent_at = ?1 WHERE token_hash = ?2 AND spent_at IS NULL",
                 params![now.unix_millis(), old],
             )?;
             if spent == 0 {
                 return Ok(RotateOutcome::AlreadySpent);
             }
-            tx.execute(INSERT, new)?;
+            tx.cached_execute(INSERT, new)?;
             tx.commit()?;
             Ok(RotateOutcome::Rotated)
         })
@@ -84,7 +84,7 @@ impl RefreshTokenStore for SqliteStore {
 
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
         self.call("delete refresh tokens of user", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "DELETE FROM refresh_tokens WHERE user_id = ?1",
                 [user.to_string()],
             )

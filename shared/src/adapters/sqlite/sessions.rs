@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, parse_column};
+use super::{CachedStatements, SqliteStore, parse_column};
 use crate::domain::{Session, SessionData, SessionId, Timestamp, UserId, Version};
 use crate::ports::{CreateSessionError, SessionStore, SessionWrite, StoreError};
 
@@ -46,7 +46,7 @@ impl SessionStore for SqliteStore {
         // being deleted, so a login racing a deletion cannot leave a session behind.
         let inserted = self
             .call("insert session", move |conn| {
-                conn.execute(
+                conn.cached_execute(
                     &format!(
                         "INSERT INTO sessions ({COLUMNS})
                      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
@@ -73,7 +73,7 @@ impl SessionStore for SqliteStore {
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         self.read("get session", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM sessions WHERE session_id = ?1"),
                 [id.to_string()],
                 session_from_row,
@@ -93,7 +93,7 @@ impl SessionStore for SqliteStore {
         let json = data.to_json_string();
         let written = self
             .call("write session data", move |conn| {
-                conn.query_row(
+                conn.cached_query_row(
                     &format!(
                         "UPDATE sessions
                             SET data = ?1, version = version + 1,
@@ -117,7 +117,7 @@ impl SessionStore for SqliteStore {
 
     async fn extend(&self, id: SessionId, now: Timestamp) -> Result<(), StoreError> {
         self.call("extend session", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE sessions SET last_extended_at = MAX(last_extended_at, ?1) WHERE session_id = ?2",
                 params![now.unix_millis(), id.to_string()],
             )
@@ -128,7 +128,7 @@ impl SessionStore for SqliteStore {
 
     async fn revoke(&self, id: SessionId) -> Result<(), StoreError> {
         self.call("revoke session", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE sessions SET revoked = 1 WHERE session_id = ?1",
                 [id.to_string()],
             )
@@ -140,7 +140,7 @@ impl SessionStore for SqliteStore {
     async fn list_for_user(&self, user: UserId) -> Result<Vec<SessionId>, StoreError> {
         self.read("list sessions of user", move |conn| {
             let mut statement =
-                conn.prepare("SELECT session_id FROM sessions WHERE user_id = ?1")?;
+                conn.prepare_cached("SELECT session_id FROM sessions WHERE user_id = ?1")?;
             statement
                 .query_map([user.to_string()], |row| parse_column(row.get(0)?, 0))?
                 .collect()
@@ -150,7 +150,7 @@ impl SessionStore for SqliteStore {
 
     async fn delete_for_user(&self, user: UserId) -> Result<(), StoreError> {
         self.call("delete sessions of user", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "DELETE FROM sessions WHERE user_id = ?1",
                 [user.to_string()],
             )

@@ -1,13 +1,13 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::SqliteStore;
+use super::{CachedStatements, SqliteStore};
 use crate::domain::{LoginThrottlePolicy, ThrottleKey, ThrottleState, Timestamp};
 use crate::ports::{StoreError, ThrottleChange, ThrottleStore};
 
 fn read(conn: &Connection, key: &str) -> rusqlite::Result<Option<ThrottleState>> {
     let text: Option<String> = conn
-        .query_row(
+        .cached_query_row(
             "SELECT state FROM login_throttles WHERE throttle_key = ?1",
             [key],
             |row| row.get(0),
@@ -29,7 +29,7 @@ fn write(
 ) -> rusqlite::Result<()> {
     let text = serde_json::to_string(state)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO login_throttles (throttle_key, state, forget_after) VALUES (?1, ?2, ?3)
          ON CONFLICT (throttle_key) DO UPDATE SET state = ?2, forget_after = ?3",
         params![
@@ -59,7 +59,7 @@ impl ThrottleStore for SqliteStore {
             let stored = read(&tx, key.as_str())?;
             if let Some(next) = change(stored) {
                 write(&tx, &key, &next, &policy)?;
-                tx.execute(
+                tx.cached_execute(
                     "DELETE FROM login_throttles WHERE forget_after < ?1",
                     [now.unix_millis()],
                 )?;

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, is_unique_violation, parse_column};
+use super::{CachedStatements, SqliteStore, is_unique_violation, parse_column};
 use crate::domain::{Email, FederatedIdentity, Timestamp, UserId};
 use crate::ports::{CreateUserError, Login, StoreError, User, UserStore};
 
@@ -69,7 +69,7 @@ impl UserStore for SqliteStore {
                         email.as_ref().map(Email::as_str),
                     ),
                 };
-                match conn.execute(
+                match conn.cached_execute(
                     &format!(
                         "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                     ),
@@ -96,7 +96,7 @@ impl UserStore for SqliteStore {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         let email = email.as_str().to_owned();
         self.read("find user by email", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
                 [email],
                 user_from_row,
@@ -112,7 +112,7 @@ impl UserStore for SqliteStore {
     ) -> Result<Option<User>, StoreError> {
         let identity = identity.clone();
         self.read("find user by identity", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE issuer = ?1 AND subject = ?2"),
                 [identity.issuer(), identity.subject()],
                 user_from_row,
@@ -124,7 +124,7 @@ impl UserStore for SqliteStore {
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.read("find user by id", move |conn| {
-            conn.query_row(
+            conn.cached_query_row(
                 &format!("SELECT {COLUMNS} FROM users WHERE user_id = ?1"),
                 [id.to_string()],
                 user_from_row,
@@ -142,7 +142,7 @@ impl UserStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (expected, new_hash) = (expected.to_owned(), new_hash.to_owned());
         self.call("replace password hash", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE users SET password_hash = ?1 WHERE user_id = ?2 AND password_hash = ?3",
                 [new_hash, id.to_string(), expected],
             )
@@ -153,7 +153,7 @@ impl UserStore for SqliteStore {
 
     async fn begin_deletion(&self, id: UserId) -> Result<(), StoreError> {
         self.call("mark user deleting", move |conn| {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE users SET deleting = 1 WHERE user_id = ?1",
                 [id.to_string()],
             )
@@ -164,7 +164,7 @@ impl UserStore for SqliteStore {
 
     async fn delete(&self, id: UserId) -> Result<(), StoreError> {
         self.call("delete user", move |conn| {
-            conn.execute("DELETE FROM users WHERE user_id = ?1", [id.to_string()])
+            conn.cached_execute("DELETE FROM users WHERE user_id = ?1", [id.to_string()])
                 .map(drop)
         })
         .await
