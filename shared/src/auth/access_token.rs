@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::keys::{KeyRing, PublicKeys};
+use super::verified_tokens::VerifiedTokens;
 use crate::domain::{SessionId, Timestamp, UserId};
 use crate::error::Error;
 
@@ -111,6 +112,7 @@ impl TokenSigner {
 pub struct TokenVerifier {
     keys: Arc<HashMap<String, DecodingKey>>,
     validation: Arc<Validation>,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl TokenVerifier {
@@ -132,11 +134,23 @@ impl TokenVerifier {
         Self {
             keys: Arc::new(keys),
             validation: Arc::new(validation),
+            verified: Arc::new(VerifiedTokens::new()),
         }
     }
 
-    /// The claims of a valid token.
+    /// The claims of a valid token. A token verified before by this verifier (or
+    /// a clone of it) and not yet expired is not verified again.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(token, now, Self::LEEWAY_SECONDS) {
+            return Ok(claims);
+        }
+        let claims = self.verify_in_full(token)?;
+        self.verified.insert(token, &claims);
+        Ok(claims)
+    }
+
+    fn verify_in_full(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessTokenError::Malformed)?;
         // Checked before key lookup so an HS256 token "signed" with our public key never
         // reaches a verifier; `Validation` enforces it again.
@@ -238,6 +252,35 @@ mod tests {
         assert_eq!(
             TokenVerifier::new(ring.public_keys(), "iss", "aud").verify("not.a.jwt"),
             Err(AccessTokenError::Malformed)
+        );
+    }
+
+    /// A token verified once is remembered by its exact text: a copy with one
+    /// signature character changed is still verified, and refused.
+    #[test]
+    fn a_remembered_token_does_not_vouch_for_an_altered_one() {
+        let ring = ring();
+        let signer = TokenSigner::new(&ring, "iss".into(), "aud".into(), Duration::from_secs(900));
+        let verifier = TokenVerifier::new(ring.public_keys(), "iss", "aud");
+        let token = signer
+            .sign(
+                UserId::new_random(),
+                SessionId::new_random(),
+                Timestamp::now(),
+            )
+            .unwrap();
+        let first = verifier.verify(&token).unwrap();
+        assert_eq!(verifier.clone().verify(&token), Ok(first));
+        assert_eq!(verifier.verified.len(), 1);
+        let mut altered = token.clone().into_bytes();
+        let last = altered.len() - 2;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert_eq!(verifier.verify(&altered), Err(AccessTokenError::Invalid));
+        assert_eq!(
+            verifier.verified.len(),
+            1,
+            "a refused token is not remembered"
         );
     }
 

@@ -12,6 +12,7 @@ mod keys;
 mod login_throttles;
 mod password_hasher;
 mod service;
+mod verified_tokens;
 
 pub use access_token::{AccessClaims, AccessTokenError, TokenSigner, TokenVerifier};
 pub use authenticator::{Authenticated, Authenticator};
