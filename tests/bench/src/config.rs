@@ -39,6 +39,8 @@ pub enum Section {
     Batch,
     /// The local server under load.
     Local,
+    /// One Lambda environment at each concurrency.
+    Lambda,
     /// The worker with metrics on against metrics off.
     Metrics,
 }
@@ -77,10 +79,11 @@ impl BenchConfig {
                 Err(_) => None,
                 Ok("batch") => Some(Section::Batch),
                 Ok("local") => Some(Section::Local),
+                Ok("lambda") => Some(Section::Lambda),
                 Ok("metrics") => Some(Section::Metrics),
                 Ok(other) => {
                     return Err(format!(
-                        "SKIFF_BENCH_ONLY={other:?}: the sections that run alone are `batch`, `local` and `metrics`"
+                        "SKIFF_BENCH_ONLY={other:?}: the sections that run alone are `batch`, `lambda`, `local` and `metrics`"
                     ));
                 }
             },

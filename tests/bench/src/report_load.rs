@@ -40,6 +40,12 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
          cores, as do the floors they are compared with.\n",
         time.as_secs_f64()
     )?;
+    write_lambda_table(out, &load.lambda)?;
+    write_local_table(out, &load.local)
+}
+
+/// The Lambda environments' table.
+pub fn write_lambda_table(out: &mut String, lambda: &[LambdaRow]) -> Result<(), BenchError> {
     writeln!(
         out,
         "### One Lambda execution environment, many invocations at once\n\nThe function \
@@ -58,7 +64,7 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
         out,
         "| route | backend | in flight | invocations/s | × at 1 | p50 ms | p99 ms | peak RSS MiB | RSS × at 1 | refused | errors |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     )?;
-    for row in &load.lambda {
+    for row in lambda {
         let Some((first, first_rss)) = row.runs.first() else {
             continue;
         };
@@ -80,7 +86,7 @@ pub fn write_tables(out: &mut String, load: &LoadFigures) -> Result<(), BenchErr
             )?;
         }
     }
-    write_local_table(out, &load.local)
+    Ok(())
 }
 
 /// The local server's table and its shared-session line.

@@ -149,8 +149,8 @@ fn load_bounds(config: &BenchConfig) -> crate::load::Bounds {
     }
 }
 
-/// Runs every measurement and writes the report (its path), or only the batch
-/// comparison or the local server's load, printed (None).
+/// Runs every measurement and writes the report (its path), or only one section
+/// (`SKIFF_BENCH_ONLY`), printed (None).
 pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let config = BenchConfig::from_env()?;
     if config.only == Some(Section::Local) {
@@ -182,6 +182,15 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
         let metrics = crate::metrics_overhead::run(&config, &offline_env).await?;
         let mut out = String::new();
         crate::metrics_overhead::write(&mut out, &metrics)?;
+        println!("{out}");
+        return Ok(None);
+    }
+
+    if config.only == Some(Section::Lambda) {
+        let lambda =
+            crate::lambda_load::run(&config, &env, &fixtures, load_bounds(&config)).await?;
+        let mut out = String::new();
+        crate::report_load::write_lambda_table(&mut out, &lambda)?;
         println!("{out}");
         return Ok(None);
     }
