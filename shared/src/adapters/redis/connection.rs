@@ -4,6 +4,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::io::tcp::TcpSettings;
 use redis::{Client, Cmd, ConnectionInfo, Pipeline, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
@@ -17,6 +18,15 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Reconnection attempts per failure before a command fails; the next command
 /// starts a new round, so a cache that comes back is used again.
 const RECONNECT_ATTEMPTS: usize = 3;
+
+/// Commands go out at once (`TCP_NODELAY`), which redis-rs leaves off by default.
+/// Many requests share one multiplexed connection, and with Nagle's algorithm a
+/// command written while an earlier one is unacknowledged waits in the kernel for
+/// that acknowledgement, which the server delays until it has something to send:
+/// under concurrent invocations every `GET /session` paid a second round trip.
+fn socket_settings() -> TcpSettings {
+    TcpSettings::default().set_nodelay(true)
+}
 
 /// How the cache is deployed, which decides the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +63,7 @@ impl RedisStore {
         topology: RedisTopology,
         prefix: &str,
     ) -> Result<Self, StoreError> {
+        let info = info.set_tcp_settings(socket_settings());
         let inner = match topology {
             RedisTopology::Single => {
                 let client =
@@ -71,6 +82,7 @@ impl RedisStore {
                     .connection_timeout(CONNECT_TIMEOUT)
                     .response_timeout(RESPONSE_TIMEOUT)
                     .retries(RECONNECT_ATTEMPTS as u32)
+                    .tcp_settings(socket_settings())
                     .build()
                     .map_err(|e| StoreError::new("open redis cluster client", e))?;
                 Inner::Cluster(Arc::new(client), Arc::new(OnceCell::new()))
