@@ -183,6 +183,17 @@ mod tests {
         KeyRing::from_private_pems(&[generate_private_key_pem().unwrap()]).unwrap()
     }
 
+    /// A valid token for a new user and session, issued now.
+    fn token_for_anyone(signer: &TokenSigner) -> String {
+        signer
+            .sign(
+                UserId::new_random(),
+                SessionId::new_random(),
+                Timestamp::now(),
+            )
+            .unwrap()
+    }
+
     #[test]
     fn signs_tokens_the_verifier_accepts() {
         let ring = ring();
@@ -230,13 +241,7 @@ mod tests {
     fn rejects_other_issuer_audience_and_keys() {
         let ring = ring();
         let signer = TokenSigner::new(&ring, "iss".into(), "aud".into(), Duration::from_secs(900));
-        let token = signer
-            .sign(
-                UserId::new_random(),
-                SessionId::new_random(),
-                Timestamp::now(),
-            )
-            .unwrap();
+        let token = token_for_anyone(&signer);
         assert_eq!(
             TokenVerifier::new(ring.public_keys(), "other", "aud").verify(&token),
             Err(AccessTokenError::Invalid)
@@ -262,13 +267,7 @@ mod tests {
         let ring = ring();
         let signer = TokenSigner::new(&ring, "iss".into(), "aud".into(), Duration::from_secs(900));
         let verifier = TokenVerifier::new(ring.public_keys(), "iss", "aud");
-        let token = signer
-            .sign(
-                UserId::new_random(),
-                SessionId::new_random(),
-                Timestamp::now(),
-            )
-            .unwrap();
+        let token = token_for_anyone(&signer);
         let first = verifier.verify(&token).unwrap();
         assert_eq!(verifier.clone().verify(&token), Ok(first));
         assert_eq!(verifier.verified.len(), 1);
