@@ -43,7 +43,7 @@ const MIGRATIONS: [&str; 5] = [
 /// SQLite serialises writers, so every write goes through one connection. In WAL
 /// mode readers need not wait for it, though: each read runs on one of a few
 /// read-only connections of its own, so a `GET /session` is not queued behind a
-/// write or behind other reads. The pool is [`readers::Readers`] rather than
+/// write or behind other reads. The pool is this module's reader threads rather than
 /// r2d2_sqlite or deadpool-sqlite because those crates pin older rusqlite releases
 /// than the one this workspace uses, and a fixed set of connections needs nothing
 /// more.
