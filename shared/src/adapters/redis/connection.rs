@@ -63,11 +63,10 @@ impl RedisStore {
         topology: RedisTopology,
         prefix: &str,
     ) -> Result<Self, StoreError> {
-        let info = info.set_tcp_settings(socket_settings());
         let inner = match topology {
             RedisTopology::Single => {
-                let client =
-                    Client::open(info).map_err(|e| StoreError::new("open redis client", e))?;
+                let client = Client::open(info.set_tcp_settings(socket_settings()))
+                    .map_err(|e| StoreError::new("open redis client", e))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
                     .set_response_timeout(Some(RESPONSE_TIMEOUT))

@@ -123,7 +123,13 @@ impl SqliteStore {
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         match &self.connections.readers {
-            Some(readers) => readers.run(work).await?.map_err(failed(context)),
+            // A reader that stopped (a read panicked) is reported as the
+            // operation that failed, as a failed statement is.
+            Some(readers) => readers
+                .run(work)
+                .await
+                .map_err(|e| StoreError::new(context, e))?
+                .map_err(failed(context)),
             None => self.call(context, move |conn| work(conn)).await,
         }
     }
