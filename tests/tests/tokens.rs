@@ -88,6 +88,27 @@ async fn a_standard_jwt_library_verifies_tokens_from_the_jwks_alone() {
         900
     );
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+
+    // The signature checked once more on aws-lc itself, outside jsonwebtoken: this
+    // process may have installed the product's own RS256 provider, and a client's
+    // library is not that one.
+    let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        panic!("the published key is not RSA");
+    };
+    let decode = |part: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap()
+    };
+    let (signed, signature) = account.access_token.rsplit_once('.').unwrap();
+    aws_lc_rs::signature::RsaPublicKeyComponents {
+        n: decode(&rsa.n),
+        e: decode(&rsa.e),
+    }
+    .verify(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        signed.as_bytes(),
+        &decode(signature),
+    )
+    .expect("aws-lc verifies the token's RS256 signature");
 }
 
 #[tokio::test]

@@ -73,6 +73,7 @@ pub struct TokenSigner {
 impl TokenSigner {
     /// Signs with `ring`'s newest key for `issuer` and `audience`.
     pub fn new(ring: &KeyRing, issuer: String, audience: String, lifetime: Duration) -> Self {
+        super::rs256_on_ring::install();
         let (kid, key) = ring.signing_key();
         Self {
             kid: kid.to_owned(),
@@ -121,6 +122,7 @@ impl TokenVerifier {
 
     /// Verifies against `keys`, for `issuer` and `audience`.
     pub fn new(keys: &PublicKeys, issuer: &str, audience: &str) -> Self {
+        super::rs256_on_ring::install();
         let keys = keys
             .decoding_keys()
             .map(|(kid, key)| (kid.to_owned(), key.clone()))

@@ -1,14 +1,15 @@
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use ring::rsa::PublicKeyComponents;
+use ring::signature::RsaKeyPair;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// RS256 keys below 2048 bits are not accepted (NIST SP 800-131A).
 const MIN_RSA_BITS: usize = 2048;
+/// The largest signing key ring signs with (verification takes up to 8192 bits).
+const MAX_SIGNING_RSA_BITS: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 /// Why signing or verification keys were refused; names the key's position.
@@ -25,6 +26,14 @@ pub enum KeyError {
     #[error("key {index} has {bits} bits; at least {MIN_RSA_BITS} are required")]
     /// Under 2048 bits.
     TooSmall {
+        /// Its position, from 0.
+        index: usize,
+        /// Its size.
+        bits: usize,
+    },
+    #[error("signing key {index} has {bits} bits; at most {MAX_SIGNING_RSA_BITS} are supported")]
+    /// Over 4096 bits.
+    TooLarge {
         /// Its position, from 0.
         index: usize,
         /// Its size.
@@ -243,27 +252,25 @@ impl KeyRing {
 }
 
 /// jsonwebtoken reads the PEM (PKCS#8 or PKCS#1) and hands back the PKCS#1 key;
-/// aws-lc checks it is a consistent RSA key and gives its public half.
+/// ring checks it is a consistent RSA key and gives its public half.
 fn parse_private(index: usize, pem: &str) -> Result<(Jwk, EncodingKey), KeyError> {
     let encoding =
         EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| KeyError::NotRsaPem { index })?;
-    let pair = KeyPair::from_der(encoding.as_bytes()).map_err(|rejected| {
-        if rejected.description_() == "TooSmall" {
-            KeyError::TooSmall {
-                index,
-                bits: modulus_bits(encoding.as_bytes()),
-            }
-        } else {
-            KeyError::NotRsaPem { index }
+    let pair = RsaKeyPair::from_der(encoding.as_bytes()).map_err(|rejected| {
+        let bits = modulus_bits(encoding.as_bytes());
+        match rejected.to_string().as_str() {
+            "TooSmall" => KeyError::TooSmall { index, bits },
+            "TooLarge" => KeyError::TooLarge { index, bits },
+            _ => KeyError::NotRsaPem { index },
         }
     })?;
-    let public = pair.public_key();
-    let bits = public.modulus_len() * 8;
+    let public = PublicKeyComponents::<Vec<u8>>::from(pair.public());
+    let bits = public.n.len() * 8;
     if bits < MIN_RSA_BITS {
         return Err(KeyError::TooSmall { index, bits });
     }
-    let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
-    let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+    let n = URL_SAFE_NO_PAD.encode(&public.n);
+    let e = URL_SAFE_NO_PAD.encode(&public.e);
     let jwk = Jwk {
         kty: "RSA".into(),
         kid: thumbprint(&n, &e),
@@ -275,7 +282,7 @@ fn parse_private(index: usize, pem: &str) -> Result<(Jwk, EncodingKey), KeyError
     Ok((jwk, encoding))
 }
 
-/// The size of a PKCS#1 key aws-lc refused as too small, for the error message:
+/// The size of a PKCS#1 key ring refused as too small or too large, for the error message:
 /// the length of its first INTEGER after the version (the modulus).
 fn modulus_bits(pkcs1: &[u8]) -> usize {
     // SEQUENCE { INTEGER version, INTEGER n, ... }: skip the sequence header and
@@ -310,8 +317,14 @@ fn thumbprint(n: &str, e: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// A new 2048-bit RSA key as PKCS#8 PEM, for development set-ups that have none.
+/// A new 2048-bit RSA key as PKCS#8 PEM, for development set-ups that have none
+/// (feature `dev-keys`, which `sqlite` turns on). On aws-lc: ring cannot generate
+/// RSA keys, and the deployed functions never need to, so only the local server
+/// and the tests link it.
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn generate_private_key_pem() -> Result<String, KeyError> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
     let pair = KeyPair::generate(KeySize::Rsa2048)
         .map_err(|_| KeyError::Generate("aws-lc could not generate a key".into()))?;
     let der = pair
@@ -327,6 +340,8 @@ mod tests {
     /// A 1024-bit key made once with `openssl genpkey`: too small to accept, and
     /// no library here generates one.
     const SMALL_KEY: &str = include_str!("test_rsa_1024.pem");
+    /// A 4608-bit key made the same way: larger than ring signs with.
+    const LARGE_KEY: &str = include_str!("test_rsa_4608.pem");
 
     /// A malformed secret is reported by position, never quoted: the value of a
     /// signing-key secret is a private key.
@@ -387,6 +402,17 @@ mod tests {
             KeyRing::from_private_pems(&[SMALL_KEY]),
             Err(KeyError::TooSmall { bits: 1024, .. })
         ));
+        let too_large = KeyRing::from_private_pems(&[LARGE_KEY]).err();
+        assert!(
+            matches!(
+                too_large,
+                Some(KeyError::TooLarge {
+                    index: 0,
+                    bits: 4608
+                })
+            ),
+            "{too_large:?}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod federation;
 mod keys;
 mod login_throttles;
 mod password_hasher;
+mod rs256_on_ring;
 mod service;
 mod verified_tokens;
 
@@ -20,7 +21,9 @@ pub use bounded_hasher::{BoundedHasher, HashingLimits, Verified};
 pub use credentials::CredentialCheck;
 pub use federated_credentials::REAUTHENTICATION_WINDOW;
 pub use federation::Federation;
-pub use keys::{Jwk, Jwks, KeyError, KeyRing, PublicKeys, generate_private_key_pem};
+#[cfg(any(test, feature = "dev-keys"))]
+pub use keys::generate_private_key_pem;
+pub use keys::{Jwk, Jwks, KeyError, KeyRing, PublicKeys};
 pub use login_throttles::{LoginThrottles, Reservation};
 pub use password_hasher::PasswordHasher;
 pub use service::{AuthService, AuthSettings, IssuedTokens};

@@ -37,6 +37,7 @@ impl Federation {
         issuers: &[FederatedIssuer],
         refetch_interval: std::time::Duration,
     ) -> Self {
+        super::rs256_on_ring::install();
         Self {
             issuers: issuers
                 .iter()
