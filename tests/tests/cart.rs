@@ -162,6 +162,10 @@ async fn checkout_places_one_order_and_empties_the_cart() {
     assert_eq!(job["kind"], "checkout");
     let (emptied, _) = cart(&host, &account).await;
     assert_eq!(emptied["items"], json!([]));
+    // A retry after the job ran, the cart now empty, still gets the same job.
+    let after_run = checkout(&host, &account, Some("checkout-1")).await;
+    assert_eq!(after_run.status(), 202);
+    assert_eq!(after_run.json::<Value>().await.unwrap()["job_id"], job_id);
 
     let orders = host.get_json_auth("/orders", &account.access_token).await;
     let items = orders["items"].as_array().unwrap();

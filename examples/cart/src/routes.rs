@@ -9,8 +9,9 @@ use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use skiff::Error;
 use skiff::app::{AppContext, Caller, IfMatch, JsonBody, Stored, Versioned};
+use skiff::auth::Authenticated;
 use skiff::domain::{IdempotencyKey, RecordId, Timestamp};
-use skiff::jobs::SubmitJob;
+use skiff::jobs::{SubmitJob, SubmittedJob};
 
 use crate::cart::{CART, Cart, CartError, Qty, Sku};
 use crate::checkout::{CHECKOUT, CheckoutInput};
@@ -126,6 +127,30 @@ async fn checkout(
             IdempotencyKey::parse(value.to_str().unwrap_or_default()).map_err(Error::invalid)
         })
         .transpose()?;
+    // Keyed on the request, not on the cart: the job empties the cart, so a retry
+    // that read it again would find nothing to check out and be refused.
+    let job = match key {
+        Some(key) => {
+            app.jobs()
+                .submit_once(caller.user_id, "cart-checkout", &key, || {
+                    submit_checkout(&app, &caller)
+                })
+                .await?
+        }
+        None => submit_checkout(&app, &caller).await?,
+    };
+    let location = HeaderValue::from_str(&format!("/jobs/{}", job.job_id))
+        .map_err(|e| Error::internal(format!("location header: {e}")))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(serde_json::json!({ "job_id": job.job_id })),
+    )
+        .into_response())
+}
+
+/// A checkout job of the cart as it is now; refused if the cart is empty.
+async fn submit_checkout(app: &AppContext, caller: &Authenticated) -> Result<SubmittedJob, Error> {
     let cart = CART.read(&caller.session)?;
     if cart.value.items.is_empty() {
         return Err(Error::Conflict("the cart is empty"));
@@ -139,15 +164,7 @@ async fn checkout(
         input: serde_json::to_value(&input)
             .map_err(|e| Error::internal(format!("encode checkout: {e}")))?,
     };
-    let job = app.jobs().submit(caller.user_id, request, key).await?;
-    let location = HeaderValue::from_str(&format!("/jobs/{}", job.job_id))
-        .map_err(|e| Error::internal(format!("location header: {e}")))?;
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
-        Json(serde_json::json!({ "job_id": job.job_id })),
-    )
-        .into_response())
+    app.jobs().submit(caller.user_id, request, None).await
 }
 
 #[derive(Deserialize)]

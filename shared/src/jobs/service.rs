@@ -44,6 +44,20 @@ pub struct SubmittedJob {
     pub created_at: crate::domain::Timestamp,
 }
 
+/// How an idempotent submission that gave no job is answered.
+fn from_idempotency(error: IdempotencyError<Error>) -> Error {
+    match error {
+        IdempotencyError::PayloadMismatch => Error::Unprocessable(
+            "this Idempotency-Key was already used with a different request body",
+        ),
+        IdempotencyError::InProgress => Error::Conflict(
+            "a request with this Idempotency-Key is still in progress; retry shortly",
+        ),
+        IdempotencyError::Store(e) => Error::Unavailable(e),
+        IdempotencyError::Work(e) => e,
+    }
+}
+
 /// Submits, reads and lists jobs; built only from ports.
 #[derive(Clone)]
 pub struct JobService {
@@ -108,16 +122,33 @@ impl JobService {
                 self.create_and_enqueue(user, kind, input)
             })
             .await
-            .map_err(|e| match e {
-                IdempotencyError::PayloadMismatch => Error::Unprocessable(
-                    "this Idempotency-Key was already used with a different request body",
-                ),
-                IdempotencyError::InProgress => Error::Conflict(
-                    "a request with this Idempotency-Key is still in progress; retry shortly",
-                ),
-                IdempotencyError::Store(e) => Error::Unavailable(e),
-                IdempotencyError::Work(e) => e,
-            })
+            .map_err(from_idempotency)
+    }
+
+    /// Runs `submit` (which submits a job, without a key of its own) at most once per
+    /// `key` for `user` in `scope`, and answers a repeat with the first job, whatever
+    /// has changed since. For a route whose job input is read from state that the
+    /// job itself changes, as a checkout that empties the cart it was read from: keyed
+    /// on the input, a retry after the job ran would read the changed state and be
+    /// refused instead of answered. The route has no body, so the key alone decides;
+    /// a failed `submit` frees the key. `scope` (the route's name) keeps its keys
+    /// apart from other routes' and from `POST /jobs`'s, which use `jobs`.
+    pub async fn submit_once<F, Fut>(
+        &self,
+        user: UserId,
+        scope: &str,
+        key: &IdempotencyKey,
+        submit: F,
+    ) -> Result<SubmittedJob, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<SubmittedJob, Error>>,
+    {
+        let scoped = format!("{scope}:{user}:{}", key.as_str());
+        self.idempotency
+            .run(&scoped, &(), submit)
+            .await
+            .map_err(from_idempotency)
     }
 
     async fn create_and_enqueue(
