@@ -103,27 +103,11 @@ impl FromRef<SessionApi> for Authenticator {
     }
 }
 
-/// One part of the contract, with everything it needs built once per process.
-#[non_exhaustive]
-pub enum Part {
-    /// `GET /health`
-    Health,
-    /// `GET /openapi.json`: what this host serves, as an OpenAPI 3.1 document
-    OpenApi(Arc<openapi::OpenApi>),
-    /// `GET /.well-known/openid-configuration` and `/.well-known/jwks.json`
-    Discovery(Arc<Discovery>),
-    /// `POST /auth/{register,login,refresh,logout}`, and `/auth/federated` when
-    /// issuers are trusted
-    Auth(Box<AuthApi>),
-    /// `GET /session`, `PUT|PATCH|DELETE /session/data`
-    Sessions(SessionApi),
-    /// `POST|GET /jobs`, `GET /jobs/{job_id}`, `GET /notifications`
-    Jobs(Box<JobsApi>),
-    /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`
-    Account(Box<AccountApi>),
-    /// An app's own routes (`skiff::app::App::routes`), already given their state.
-    App(Router),
-}
+/// One part of the contract, its routes given everything they need (built once per
+/// process). Each kind of part has its own constructor, so a binary links the
+/// handlers of the parts it serves and no others: one function matching on every
+/// kind put every route's handlers in every Lambda function.
+pub struct Part(Router);
 
 /// The paths of each part, as the infrastructure (API Gateway, Azure) must route them.
 pub mod paths {
@@ -157,35 +141,55 @@ pub mod paths {
 }
 
 impl Part {
-    fn into_router(self) -> Router {
-        match self {
-            Part::Health => Router::new().route("/health", get(discovery_routes::health)),
-            Part::OpenApi(document) => Router::new()
+    /// `GET /health`
+    pub fn health() -> Self {
+        Self(Router::new().route("/health", get(discovery_routes::health)))
+    }
+
+    /// `GET /openapi.json`: what this host serves, as an OpenAPI 3.1 document
+    pub fn open_api(document: Arc<openapi::OpenApi>) -> Self {
+        Self(
+            Router::new()
                 .route("/openapi.json", get(openapi::openapi))
                 .with_state(document),
-            Part::Discovery(discovery) => Router::new()
+        )
+    }
+
+    /// `GET /.well-known/openid-configuration` and `/.well-known/jwks.json`
+    pub fn discovery(discovery: Arc<Discovery>) -> Self {
+        Self(
+            Router::new()
                 .route(
                     "/.well-known/openid-configuration",
                     get(discovery_routes::openid_configuration),
                 )
                 .route("/.well-known/jwks.json", get(discovery_routes::jwks))
                 .with_state(discovery),
-            Part::Auth(api) => {
-                let routes = Router::new()
-                    .route("/auth/register", post(auth_routes::register))
-                    .route("/auth/login", post(auth_routes::login))
-                    .route("/auth/refresh", post(auth_routes::refresh))
-                    .route("/auth/logout", post(auth_routes::logout));
-                // Without trusted issuers the route does not exist (404), as in a
-                // deployment that never heard of federation.
-                let routes = if api.auth.federated() {
-                    routes.route("/auth/federated", post(auth_routes::federated_login))
-                } else {
-                    routes
-                };
-                routes.with_state(*api)
-            }
-            Part::Sessions(api) => Router::new()
+        )
+    }
+
+    /// `POST /auth/{register,login,refresh,logout}`, and `/auth/federated` when
+    /// issuers are trusted
+    pub fn auth(api: AuthApi) -> Self {
+        let routes = Router::new()
+            .route("/auth/register", post(auth_routes::register))
+            .route("/auth/login", post(auth_routes::login))
+            .route("/auth/refresh", post(auth_routes::refresh))
+            .route("/auth/logout", post(auth_routes::logout));
+        // Without trusted issuers the route does not exist (404), as in a
+        // deployment that never heard of federation.
+        let routes = if api.auth.federated() {
+            routes.route("/auth/federated", post(auth_routes::federated_login))
+        } else {
+            routes
+        };
+        Self(routes.with_state(api))
+    }
+
+    /// `GET /session`, `PUT|PATCH|DELETE /session/data`
+    pub fn sessions(api: SessionApi) -> Self {
+        Self(
+            Router::new()
                 .route("/session", get(session_routes::get_session))
                 .route(
                     "/session/data",
@@ -194,12 +198,24 @@ impl Part {
                         .delete(session_routes::clear_data),
                 )
                 .with_state(api),
-            Part::Jobs(api) => Router::new()
+        )
+    }
+
+    /// `POST|GET /jobs`, `GET /jobs/{job_id}`, `GET /notifications`
+    pub fn jobs(api: JobsApi) -> Self {
+        Self(
+            Router::new()
                 .route("/jobs", post(jobs_routes::submit).get(jobs_routes::list))
                 .route("/jobs/{job_id}", get(jobs_routes::get))
                 .route("/notifications", get(jobs_routes::notifications))
-                .with_state(*api),
-            Part::Account(api) => Router::new()
+                .with_state(api),
+        )
+    }
+
+    /// `DELETE /account`, `POST /account/deletion/confirm`, `GET /account/deletion/{id}`
+    pub fn account(api: AccountApi) -> Self {
+        Self(
+            Router::new()
                 .route("/account", delete(account_routes::request_deletion))
                 .route(
                     "/account/deletion/confirm",
@@ -209,9 +225,13 @@ impl Part {
                     "/account/deletion/{deletion_id}",
                     get(account_routes::deletion_status),
                 )
-                .with_state(*api),
-            Part::App(routes) => routes,
-        }
+                .with_state(api),
+        )
+    }
+
+    /// An app's own routes (`skiff::app::App::routes`), already given their state.
+    pub fn app(routes: Router) -> Self {
+        Self(routes)
     }
 }
 
@@ -229,9 +249,7 @@ pub struct HttpSettings {
 pub fn router(parts: impl IntoIterator<Item = Part>, settings: HttpSettings) -> Router {
     let routes = parts
         .into_iter()
-        .fold(Router::new(), |router, part| {
-            router.merge(part.into_router())
-        })
+        .fold(Router::new(), |router, part| router.merge(part.0))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed);
     middleware::wrap(routes, settings)

@@ -75,15 +75,15 @@ pub fn auth_part(
         settings.audience.clone(),
         settings.access_token_ttl,
     );
-    Part::Auth(Box::new(AuthApi {
+    Part::auth(AuthApi {
         auth: AuthService::new(stores.clone(), clock(), credentials, signer, settings),
         authenticator: authenticator(stores, keys.public_keys(), settings),
-    }))
+    })
 }
 
 /// Session reads and writes: public keys only.
 pub fn sessions_part(stores: &Stores, keys: &PublicKeys, settings: &AuthSettings) -> Part {
-    Part::Sessions(SessionApi {
+    Part::sessions(SessionApi {
         sessions: SessionService::new(stores.sessions.clone(), clock(), settings.session),
         authenticator: authenticator(stores, keys, settings),
     })
@@ -101,12 +101,12 @@ pub fn openapi_part(
         federated,
         app_paths: app.map(App::documented_paths),
     })?;
-    Ok(Part::OpenApi(Arc::new(document)))
+    Ok(Part::open_api(Arc::new(document)))
 }
 
 /// OpenID discovery and the JWKS.
 pub fn discovery_part(keys: &PublicKeys, settings: &AuthSettings) -> Part {
-    Part::Discovery(Arc::new(Discovery::new(&settings.issuer, keys)))
+    Part::discovery(Arc::new(Discovery::new(&settings.issuer, keys)))
 }
 
 /// Submits jobs of `registry`'s kinds to `queue`.
@@ -138,7 +138,7 @@ pub fn app_context(
 
 /// The app's own routes as a part, behind the contract's middleware.
 pub fn app_part(app: &App, context: &AppContext) -> Part {
-    Part::App(app.build_routes(context))
+    Part::app(app.build_routes(context))
 }
 
 /// Jobs and notifications: public keys, the job queue and the kinds it accepts.
@@ -150,11 +150,11 @@ pub fn jobs_part(
     settings: &AuthSettings,
 ) -> Part {
     let jobs = job_service(stores, queue, registry);
-    Part::Jobs(Box::new(JobsApi {
+    Part::jobs(JobsApi {
         jobs,
         notifications: NotificationService::new(stores.notifications.clone()),
         authenticator: authenticator(stores, keys, settings),
-    }))
+    })
 }
 
 /// Account deletion: public keys, the password check, the events topic (the
@@ -168,7 +168,7 @@ pub fn account_part(
     settings: &AuthSettings,
     work: &WorkSettings,
 ) -> Part {
-    Part::Account(Box::new(AccountApi {
+    Part::account(AccountApi {
         deletions: DeletionService::new(
             stores.deletions.clone(),
             workflow,
@@ -178,7 +178,7 @@ pub fn account_part(
         ),
         credentials,
         authenticator: authenticator(stores, keys, settings),
-    }))
+    })
 }
 
 /// What jobs and subscribers run with.
@@ -237,7 +237,7 @@ pub fn build_router(backend: Backend<'_>, http: HttpSettings) -> Result<Router, 
     let public = keys.public_keys();
     let credentials = credential_check(&stores, auth)?;
     let parts = [
-        Part::Health,
+        Part::health(),
         openapi_part(auth, credentials.federated(), Some(app))?,
         discovery_part(public, auth),
         auth_part(&stores, keys, auth, credentials.clone()),

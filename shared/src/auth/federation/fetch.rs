@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -18,36 +18,29 @@ use url::Url;
 
 use crate::ports::StoreError;
 
-/// A Cognito user pool's keys are fetched with no certificate file read.
-use crate::adapters::AMAZON_ROOTS_PEM as AMAZON_ROOTS;
 /// A JWKS is a few keys; a larger answer is not one.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// A slow issuer fails the login that waits for it (503) rather than holding it.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// The body type is the one the AWS SDK's client and the Azure client send too, so
+/// a binary carries one copy of hyper's client code for all of them.
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Amazon's roots and the platform's, so Cognito works everywhere and other
 /// issuers (Entra ID) wherever the platform has a CA bundle.
 fn build_client() -> Result<HttpsClient, StoreError> {
     let mut roots = RootCertStore::empty();
-    let amazon = pem::parse_many(AMAZON_ROOTS)
+    crate::adapters::add_amazon_roots(&mut roots)
         .map_err(|e| StoreError::new("read the embedded TLS roots", e))?;
-    roots.add_parsable_certificates(amazon.into_iter().map(|c| c.into_contents().into()));
-    let platform = rustls_native_certs::load_native_certs();
-    let (added, _) = roots.add_parsable_certificates(platform.certs);
+    let (added, unreadable) = crate::adapters::add_platform_roots(&mut roots);
     tracing::debug!(
         platform_roots = added,
-        unreadable = platform.errors.len(),
+        unreadable,
         "federated login's HTTPS client built"
     );
-    let tls = rustls::ClientConfig::builder_with_provider(
-        rustls::crypto::ring::default_provider().into(),
-    )
-    .with_safe_default_protocol_versions()
-    .map_err(|e| StoreError::new("configure TLS", e))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = crate::adapters::tls_client_config(roots)
+        .map_err(|e| StoreError::new("configure TLS", e))?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
@@ -73,7 +66,7 @@ pub(super) async fn get_json<T: DeserializeOwned>(
 ) -> Result<T, StoreError> {
     let request = Request::get(url.as_str())
         .header(header::ACCEPT, "application/json")
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(Bytes::new()))
         .map_err(|e| StoreError::new(context, e))?;
     let client = client().await?;
     let response = tokio::time::timeout(FETCH_TIMEOUT, client.request(request))

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_types::SdkConfig;
+use aws_types::sdk_config::StalledStreamProtectionConfig;
 
 use crate::config::{ConfigError, Env};
 
@@ -93,6 +94,11 @@ impl AwsEnv {
 
     /// Settings shared by every SDK client of the function: one HTTPS client (so one
     /// connection pool), standard retries (3 attempts, jittered backoff) and timeouts.
+    ///
+    /// The SDK's stalled-stream protection is off: it times every body chunk of
+    /// every call to catch a download that stops moving, and the attempt timeout
+    /// already bounds each whole call (body included) to 3 s, on answers of a few
+    /// hundred bytes.
     pub fn sdk_config(&self) -> SdkConfig {
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -105,7 +111,8 @@ impl AwsEnv {
             .credentials_provider(SharedCredentialsProvider::new(self.credentials.clone()))
             .http_client(https_client(self.tls_roots))
             .retry_config(RetryConfig::standard())
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         if let Some(url) = &self.endpoint_url {
             builder = builder.endpoint_url(url);
         }
@@ -159,6 +166,10 @@ mod tests {
         let timeouts = sdk.timeout_config().unwrap();
         assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
         assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        // What bounds a stalled answer, with stalled-stream protection off.
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        let stalled = sdk.stalled_stream_protection().map(|c| c.is_enabled());
+        assert_eq!(stalled, Some(false));
     }
 
     #[test]

@@ -200,7 +200,7 @@ async fn build_session(
     let stores = stores(config, sdk).await?;
     let federated = !config.auth.federated_issuers.is_empty();
     let parts = vec![
-        Part::Health,
+        Part::health(),
         openapi_part(&config.auth, federated, None)?,
         sessions_part(&stores, &keys, &config.auth),
     ];
