@@ -8,7 +8,7 @@
 //! other method of a documented path answers 405 on every host, and Schemathesis
 //! checks every answer against it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -27,10 +27,15 @@ pub fn contract_document() -> Result<Value, Error> {
         .map_err(|e| Error::Internal(format!("the embedded OpenAPI document: {e}")))
 }
 
-/// What one host serves, ready to send: built once per process, and shared by
-/// every response without a copy.
+/// What one host serves: written at the first `GET /openapi.json` and then shared
+/// by every response without a copy. Not at init: parsing and re-serialising the
+/// contract's document is about 2.8 M instructions (counted with callgrind), more
+/// than the rest of the session function's init, for a route few requests take.
 pub struct OpenApi {
-    body: Bytes,
+    server_url: String,
+    federated: bool,
+    app_paths: Option<Map<String, Value>>,
+    body: OnceLock<Result<Bytes, String>>,
 }
 
 /// What decides which operations a host documents.
@@ -45,34 +50,73 @@ pub struct OpenApiOptions<'a> {
 }
 
 impl OpenApi {
-    /// The document for a host with `options`.
+    /// The document for a host with `options`. An app that documents one of
+    /// Skiff's own paths is refused here, at init (the document's paths are
+    /// exactly [`super::paths`], a unit test checks).
     pub fn new(options: &OpenApiOptions<'_>) -> Result<Self, Error> {
+        let clash = options
+            .app_paths
+            .and_then(|app_paths| app_paths.keys().find(|path| is_skiffs(path)));
+        if let Some(path) = clash {
+            return Err(Error::Internal(format!(
+                "the app documents {path}, which Skiff serves"
+            )));
+        }
+        Ok(Self {
+            server_url: options.server_url.to_owned(),
+            federated: options.federated,
+            app_paths: options.app_paths.cloned(),
+            body: OnceLock::new(),
+        })
+    }
+
+    /// The serialised document, written at the first call.
+    pub fn body(&self) -> Result<Bytes, Error> {
+        self.body
+            .get_or_init(|| self.write().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(Error::Internal)
+    }
+
+    fn write(&self) -> Result<Bytes, Error> {
         let mut document = contract_document()?;
-        document["servers"] = json!([{ "url": options.server_url }]);
+        document["servers"] = json!([{ "url": self.server_url }]);
         let paths = document["paths"]
             .as_object_mut()
             .ok_or_else(|| Error::Internal("the OpenAPI document has no paths".into()))?;
-        if !options.federated {
+        if !self.federated {
             paths.remove("/auth/federated");
         }
-        if let Some(app_paths) = options.app_paths {
-            for (path, item) in app_paths {
-                if paths.contains_key(path) {
-                    return Err(Error::Internal(format!(
-                        "the app documents {path}, which Skiff serves"
-                    )));
-                }
-                paths.insert(path.clone(), item.clone());
-            }
+        if let Some(app_paths) = &self.app_paths {
+            paths.extend(
+                app_paths
+                    .iter()
+                    .map(|(path, item)| (path.clone(), item.clone())),
+            );
         }
         let body = serde_json::to_vec(&document)
             .map_err(|e| Error::Internal(format!("serialise the OpenAPI document: {e}")))?;
-        Ok(Self { body: body.into() })
+        Ok(body.into())
     }
 }
 
-pub(super) async fn openapi(State(document): State<Arc<OpenApi>>) -> Response {
-    let mut response = document.body.clone().into_response();
+fn is_skiffs(path: &str) -> bool {
+    use super::paths;
+    [
+        paths::HEALTH,
+        paths::OPENAPI,
+        paths::DISCOVERY,
+        paths::AUTH,
+        paths::SESSIONS,
+        paths::JOBS,
+        paths::ACCOUNT,
+    ]
+    .iter()
+    .any(|group| group.contains(&path))
+}
+
+pub(super) async fn openapi(State(document): State<Arc<OpenApi>>) -> Result<Response, Error> {
+    let mut response = document.body()?.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -82,7 +126,7 @@ pub(super) async fn openapi(State(document): State<Arc<OpenApi>>) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    response
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -144,7 +188,9 @@ mod tests {
             app_paths: None,
         })
         .unwrap();
-        let served: Value = serde_json::from_slice(&without.body).unwrap();
+        assert!(without.body.get().is_none(), "written at init");
+        let served: Value = serde_json::from_slice(&without.body().unwrap()).unwrap();
+        assert!(without.body.get().is_some(), "written once, then shared");
         assert!(served["paths"].get("/auth/federated").is_none());
         assert_eq!(served["servers"][0]["url"], "https://api.example");
 
@@ -158,7 +204,7 @@ mod tests {
             app_paths: Some(&app),
         })
         .unwrap();
-        let served: Value = serde_json::from_slice(&with.body).unwrap();
+        let served: Value = serde_json::from_slice(&with.body().unwrap()).unwrap();
         assert!(served["paths"].get("/auth/federated").is_some());
         assert!(served["paths"].get("/cart").is_some());
 
