@@ -138,6 +138,8 @@ pub mod paths {
         "/account/deletion/confirm",
         "/account/deletion/{deletion_id}",
     ];
+    /// Every group above: the whole contract's paths.
+    pub const ALL: &[&[&str]] = &[HEALTH, OPENAPI, DISCOVERY, AUTH, SESSIONS, JOBS, ACCOUNT];
 }
 
 impl Part {

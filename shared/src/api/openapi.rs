@@ -101,18 +101,7 @@ impl OpenApi {
 }
 
 fn is_skiffs(path: &str) -> bool {
-    use super::paths;
-    [
-        paths::HEALTH,
-        paths::OPENAPI,
-        paths::DISCOVERY,
-        paths::AUTH,
-        paths::SESSIONS,
-        paths::JOBS,
-        paths::ACCOUNT,
-    ]
-    .iter()
-    .any(|group| group.contains(&path))
+    super::paths::ALL.iter().any(|group| group.contains(&path))
 }
 
 pub(super) async fn openapi(State(document): State<Arc<OpenApi>>) -> Result<Response, Error> {
@@ -151,18 +140,10 @@ mod tests {
     fn the_document_has_every_path_of_the_contract_and_no_other() {
         let document = contract_document().unwrap();
         assert_eq!(document["openapi"], "3.1.0");
-        let contract: BTreeSet<String> = [
-            paths::HEALTH,
-            paths::OPENAPI,
-            paths::DISCOVERY,
-            paths::AUTH,
-            paths::SESSIONS,
-            paths::JOBS,
-            paths::ACCOUNT,
-        ]
-        .iter()
-        .flat_map(|group| group.iter().map(|p| (*p).to_owned()))
-        .collect();
+        let contract: BTreeSet<String> = paths::ALL
+            .iter()
+            .flat_map(|group| group.iter().map(|p| (*p).to_owned()))
+            .collect();
         assert_eq!(documented_paths(&document), contract);
         for (path, item) in document["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {

@@ -84,8 +84,9 @@ impl HyperClient {
     fn build(&self, timeouts: Timeouts) -> SharedHttpConnector {
         let tls = match (self.tls)() {
             Ok(tls) => tls,
-            // Every call of this connector then fails with the reason, and the
-            // next SDK client asks again.
+            // Every call of this connector then fails with the reason. It is
+            // kept like a working one: the roots and settings it was made from
+            // are fixed for the process, so asking again would fail again.
             Err(error) => return Unusable(Arc::from(error.to_string())).into_shared(),
         };
         let mut tcp = TcpConnector::new();
