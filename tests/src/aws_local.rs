@@ -151,7 +151,8 @@ impl AwsLocal {
         denied: &[&str],
     ) -> Self {
         assert!(!keys.is_empty(), "a Lambda stack needs its signing keys");
-        // A port picked here can be taken before watch binds it; try again then.
+        // A port picked here can be taken before watch or the gateway binds it;
+        // try again then.
         let mut last_error = String::new();
         for _ in 0..3 {
             match Self::try_start(stack, keys, env, denied) {
@@ -323,15 +324,32 @@ impl AwsLocal {
         }
     }
 
+    /// The gateway exits at once when its port was taken between `free_port` and
+    /// its bind (its traceback is on stderr, above).
+    fn check_gateway(&mut self) -> Result<(), String> {
+        let Some(gateway) = self.gateway.as_mut() else {
+            return Ok(());
+        };
+        match gateway.try_wait().expect("wait") {
+            None => Ok(()),
+            Some(status) => Err(format!(
+                "the API gateway on port {} exited with {status}",
+                self.port
+            )),
+        }
+    }
+
     /// Ready when watch answers and both functions have served a request. A
-    /// function that exits (a failed init) or watch exiting (its port was taken)
-    /// is an error at once, not a timeout.
+    /// function that exits (a failed init) is a panic at once, and watch or the
+    /// gateway exiting (its port was taken) an error at once, which the caller
+    /// retries on other ports: neither is a timeout.
     fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
         let probes = self.template.probes;
         let mut ready = vec![false; probes.len()];
         while Instant::now() < deadline {
             self.check_watch()?;
+            self.check_gateway()?;
             for function in &mut self.functions {
                 if let Some(status) = function.try_wait().expect("wait") {
                     panic!("a function exited during init with {status} (its stderr is above)");
