@@ -148,10 +148,10 @@ pub fn write_batch(out: &mut String, rounds: &[BatchFigures]) -> Result<(), Benc
          after one unmeasured batch, in one warm environment each, against the same \
          moto. The two take turns, batch by batch, so a change in the machine's load \
          during the run falls on both. Per job both read it, move it to running and to succeeded (conditional \
-         writes) and publish its event to SNS: four round trips. CPU time is the \
-         process's user + system time over the measured batches, all threads: the \
-         work each side does itself, without the time it waits for moto (USER_HZ \
-         resolution, 10 ms over the whole run). moto keeps connections open, as AWS does \
+         writes) and publish its event to SNS: four round trips; both write a log line when the attempt \
+         starts and one when the job finishes, and one EMF metrics document per batch. CPU time is the \
+         process's user + system time over the measured batches, all threads, read from its CPU-time \
+         clock (nanoseconds): the work each side does itself, without the time it waits for moto. moto keeps connections open, as AWS does \
          (tests/peers/moto_server.py), so no side pays a TCP connection per call. Wall \
          time includes the round trips.\n",
         batch.rust.invocations,

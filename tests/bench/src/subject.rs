@@ -52,13 +52,43 @@ pub fn peak_rss_kib(child: &Child) -> Option<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// User + system CPU time of a live process, all threads (`/proc/<pid>/stat`
-/// fields 14 and 15). The kernel reports them in USER_HZ ticks, which is 100 per
-/// second on Linux whatever the kernel's own tick rate.
+/// CPU time of a live process, user and system, all its threads (the ones that
+/// have exited included), read from its CPU-time clock (`clock_getcpuclockid`):
+/// nanoseconds, where `/proc/<pid>/stat` counts 10 ms ticks, a 4 % step on the
+/// Rust worker's whole measured round.
 pub fn cpu_time(child: &Child) -> Option<std::time::Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
-    // The command name (field 2) may contain spaces: count from its closing paren.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(std::time::Duration::from_millis(ticks * 10))
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).ok()?);
+    let clock = nix::time::clock_getcpuclockid(pid).ok()?;
+    let spent = nix::time::clock_gettime(clock).ok()?;
+    Some(std::time::Duration::from(spent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that has spent less than one 10 ms tick (a fresh `sleep`) shows
+    /// the CPU it did spend, and a busy one's time grows between two readings; a
+    /// reaped process has no clock to read.
+    #[test]
+    fn cpu_time_counts_below_a_tick_and_grows_with_work() {
+        let mut idle = Command::new("sleep").arg("5").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let spent = cpu_time(&idle).unwrap();
+        assert!(spent > std::time::Duration::ZERO, "{spent:?}");
+        idle.kill().unwrap();
+        idle.wait().unwrap();
+        assert_eq!(cpu_time(&idle), None);
+
+        let mut busy = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let first = cpu_time(&busy).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let second = cpu_time(&busy).unwrap();
+        busy.kill().unwrap();
+        busy.wait().unwrap();
+        assert!(second > first, "{first:?} then {second:?}");
+    }
 }
