@@ -4,10 +4,10 @@ responses), run under awslambdaric like a Python Lambda function. Per message it
 does what the Rust worker does for an echo job, against the same moto table and
 topic: a consistent read of the job, a conditional move to running, the echo
 result, a conditional move to succeeded, and the job.succeeded event to SNS (with
-the message's correlation id and its type as a message attribute). It
-also tells its operator what the Rust worker does: a log line when an attempt
-starts and one when the job finishes, and one EMF metrics document per invocation
-(Powertools' Metrics: JobsSucceeded per job, BatchItemFailures, ColdStart).
+the message's correlation id and its type as a message attribute). It also tells
+its operator what the Rust worker does: a log line when an attempt starts and one
+when the job finishes, and one EMF metrics document per invocation (Powertools'
+Metrics: JobsSucceeded per job, BatchItemFailures, ColdStart).
 `make bench` compares the CPU time each side spends on the same batches, which
 leaves the backend round trips out of both.
 """
