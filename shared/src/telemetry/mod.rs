@@ -20,6 +20,7 @@ pub mod metric;
 #[cfg(feature = "sqlite")]
 pub mod prometheus;
 mod settings;
+pub mod xray;
 
 pub use settings::{MetricNamespace, MetricsSettings};
 

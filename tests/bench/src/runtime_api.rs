@@ -25,9 +25,19 @@ pub enum Outcome {
     Error(Bytes),
 }
 
+/// An invocation waiting for a `/next` poll.
+struct Pending {
+    id: String,
+    trace_id: String,
+    event: Bytes,
+}
+
+/// The X-Ray trace id of an invocation queued without one of its own.
+const UNSAMPLED_TRACE: &str = "Root=1-00000000-000000000000000000000000;Sampled=0";
+
 #[derive(Default)]
 struct Queue {
-    pending: Mutex<VecDeque<(String, Bytes)>>,
+    pending: Mutex<VecDeque<Pending>>,
     arrived: Notify,
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     /// `/next` requests waiting for an event right now.
@@ -94,9 +104,24 @@ impl RuntimeApi {
 
     /// [`invoke`](Self::invoke) with the request id Lambda would give it.
     pub fn invoke_as(&self, id: String, event: Bytes) -> oneshot::Receiver<Outcome> {
+        self.invoke_traced(id, UNSAMPLED_TRACE.to_owned(), event)
+    }
+
+    /// [`invoke_as`](Self::invoke_as) with the X-Ray trace id Lambda would give it
+    /// (its `Lambda-Runtime-Trace-Id` header).
+    pub fn invoke_traced(
+        &self,
+        id: String,
+        trace_id: String,
+        event: Bytes,
+    ) -> oneshot::Receiver<Outcome> {
         let (tx, rx) = oneshot::channel();
         lock(&self.queue.waiting).insert(id.clone(), tx);
-        lock(&self.queue.pending).push_back((id, event));
+        lock(&self.queue.pending).push_back(Pending {
+            id,
+            trace_id,
+            event,
+        });
         self.queue.arrived.notify_one();
         rx
     }
@@ -117,7 +142,12 @@ async fn next(State(queue): State<Arc<Queue>>) -> impl IntoResponse {
     let _poll = Poll::start(&queue.polls);
     loop {
         let notified = queue.arrived.notified();
-        if let Some((id, event)) = lock(&queue.pending).pop_front() {
+        if let Some(Pending {
+            id,
+            trace_id,
+            event,
+        }) = lock(&queue.pending).pop_front()
+        {
             let mut headers = HeaderMap::new();
             // awslambdaric hands the handler raw bytes unless the event says it is JSON.
             headers.insert(
@@ -133,10 +163,7 @@ async fn next(State(queue): State<Arc<Queue>>) -> impl IntoResponse {
                     "lambda-runtime-invoked-function-arn",
                     "arn:aws:lambda:us-east-1:123456789012:function:bench".to_owned(),
                 ),
-                (
-                    "lambda-runtime-trace-id",
-                    "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
-                ),
+                ("lambda-runtime-trace-id", trace_id),
             ] {
                 if let Ok(value) = HeaderValue::from_str(&value) {
                     headers.insert(name, value);

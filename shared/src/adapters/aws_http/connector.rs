@@ -30,6 +30,7 @@ use hyper_util::client::legacy::{Client, Error as ClientError};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::failures::{failed_on_aws_side, service_of};
+use crate::telemetry::xray;
 
 /// An idle pooled connection is closed after this long: AWS's endpoints close
 /// theirs after about a minute, and reusing one they closed costs a retry.
@@ -163,6 +164,14 @@ impl HttpConnector for Connector {
         };
         let mut request =
             http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(bytes)));
+        // Added here, once for every SDK client of the process, rather than by an
+        // interceptor on each client's config. The header is not signed (SigV4
+        // leaves it out), so adding it after signing changes no signature.
+        if !request.headers().contains_key(xray::TRACE_HEADER)
+            && let Some(trace) = xray::current()
+        {
+            request.headers_mut().insert(xray::TRACE_HEADER, trace);
+        }
         if let Some(capture) = request
             .extensions()
             .get::<CaptureSmithyConnection>()

@@ -119,12 +119,20 @@ mod tests {
         assert!("mozilla".parse::<TlsRoots>().is_err());
     }
 
-    /// A plain-HTTP server on loopback that answers every request with `{}` and
-    /// counts the connections it accepted.
+    /// The request heads a test server received, lower-cased, in arrival order.
+    #[cfg(feature = "dynamodb")]
+    type Heads = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+    /// A plain-HTTP server on loopback that answers every request with `answer`,
+    /// counts the connections it accepted and keeps the request heads.
     #[cfg(feature = "dynamodb")]
     async fn answering_server(
         answer: &'static [u8],
-    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    ) -> (
+        String,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        Heads,
+    ) {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,10 +141,13 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = accepted.clone();
+        let heads = Heads::default();
+        let kept = heads.clone();
         tokio::spawn(async move {
             loop {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 counter.fetch_add(1, Ordering::SeqCst);
+                let kept = kept.clone();
                 tokio::spawn(async move {
                     let mut buffer = vec![0_u8; 64 * 1024];
                     let mut seen = Vec::new();
@@ -161,6 +172,7 @@ mod tests {
                         if seen.len() < end + 4 + length {
                             continue;
                         }
+                        kept.lock().unwrap().push(head);
                         seen.drain(..end + 4 + length);
                         if socket.write_all(answer).await.is_err() {
                             return;
@@ -173,7 +185,7 @@ mod tests {
                 });
             }
         });
-        (url, accepted)
+        (url, accepted, heads)
     }
 
     #[cfg(feature = "dynamodb")]
@@ -223,7 +235,7 @@ mod tests {
     async fn one_pool_is_built_at_the_first_request_and_its_connection_is_reused() {
         use std::sync::atomic::Ordering;
 
-        let (url, accepted) = answering_server(EMPTY_ITEM).await;
+        let (url, accepted, _) = answering_server(EMPTY_ITEM).await;
         let http = hyper_client(TlsRoots::Amazon);
         let client = dynamodb_client(http.clone().into_shared(), &url, 1);
         let _another = dynamodb_client(http.clone().into_shared(), &url, 1);
@@ -238,6 +250,59 @@ mod tests {
             accepted.load(Ordering::SeqCst),
             1,
             "one connection, kept alive"
+        );
+    }
+
+    /// With several invocations in flight in one environment (Lambda Managed
+    /// Instances), every AWS call carries the X-Ray trace header of the invocation
+    /// that made it, never another's, and a call outside any invocation carries none.
+    #[cfg(feature = "dynamodb")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_call_carries_the_trace_header_of_its_own_invocation() {
+        use crate::telemetry::xray;
+
+        let (url, _, heads) = answering_server(EMPTY_ITEM).await;
+        let client = dynamodb_client(https_client(TlsRoots::Amazon), &url, 1);
+        let traces: Vec<String> = (0..4)
+            .map(|i| format!("Root=1-6753a1f0-00000000000000000000000{i};Sampled=1"))
+            .collect();
+        let invocations: Vec<_> = traces
+            .iter()
+            .map(|trace| {
+                let (client, trace) = (client.clone(), trace.clone());
+                tokio::spawn(async move {
+                    xray::scope(Some(&trace), async {
+                        for _ in 0..3 {
+                            get_item(&client).await.unwrap();
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                    .await;
+                })
+            })
+            .collect();
+        for invocation in invocations {
+            invocation.await.unwrap();
+        }
+        get_item(&client).await.unwrap();
+        let heads = heads.lock().unwrap().clone();
+        assert_eq!(heads.len(), 13);
+        let trace_of = |head: &String| {
+            head.lines()
+                .find_map(|line| line.strip_prefix("x-amzn-trace-id: "))
+                .map(str::to_owned)
+        };
+        for trace in &traces {
+            let carried = heads
+                .iter()
+                .filter(|h| trace_of(h) == Some(trace.to_ascii_lowercase()))
+                .count();
+            assert_eq!(carried, 3, "{trace}: {heads:#?}");
+        }
+        assert_eq!(
+            trace_of(heads.last().unwrap()),
+            None,
+            "outside any invocation"
         );
     }
 
@@ -273,7 +338,7 @@ mod tests {
         use std::sync::atomic::Ordering;
 
         const CUT: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: appl";
-        let (url, accepted) = answering_server(CUT).await;
+        let (url, accepted, _) = answering_server(CUT).await;
         let client = dynamodb_client(https_client(TlsRoots::Amazon), &url, 3);
         let error = get_item(&client).await.unwrap_err();
         assert!(
@@ -295,7 +360,7 @@ mod tests {
         use std::sync::atomic::Ordering;
 
         const FAILED: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
-        let (url, accepted) = answering_server(FAILED).await;
+        let (url, accepted, _) = answering_server(FAILED).await;
         let client = dynamodb_client(https_client(TlsRoots::Amazon), &url, 2);
         let error = get_item(&client).await.unwrap_err();
         assert!(

@@ -40,6 +40,7 @@ use crate::hosts::{
 };
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
+use crate::telemetry::xray;
 
 /// The Lambda functions Skiff ships, each with its share of the contract or its
 /// queue, and an app's own HTTP function.
@@ -458,10 +459,9 @@ fn buffered(
     use tower::ServiceExt;
     tower::service_fn(move |request: lambda_http::Request| {
         let (router, metrics) = (router.clone(), metrics.clone());
-        let properties = request
-            .lambda_context_ref()
-            .map(metrics::properties)
-            .unwrap_or_default();
+        let context = request.lambda_context_ref();
+        let properties = context.map(metrics::properties).unwrap_or_default();
+        let trace_id = context.and_then(|c| c.xray_trace_id.clone());
         let invocation = async move {
             let (parts, body) = router.oneshot(request).await?.into_parts();
             let bytes = body.collect().await?.to_bytes();
@@ -471,7 +471,8 @@ fn buffered(
             ))
         };
         // The document is written before the response goes back to Lambda.
-        metrics::measured(metrics, properties, invocation)
+        let measured = metrics::measured(metrics, properties, invocation);
+        async move { xray::scope(trace_id.as_deref(), measured).await }
             .instrument(invocation::span(&function_name))
     })
 }
