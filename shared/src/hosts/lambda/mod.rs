@@ -40,7 +40,6 @@ use crate::hosts::{
 };
 use crate::jobs::JobRegistry;
 use crate::ports::Stores;
-use crate::telemetry::xray;
 
 /// The Lambda functions Skiff ships, each with its share of the contract or its
 /// queue, and an app's own HTTP function.
@@ -459,9 +458,10 @@ fn buffered(
     use tower::ServiceExt;
     tower::service_fn(move |request: lambda_http::Request| {
         let (router, metrics) = (router.clone(), metrics.clone());
-        let context = request.lambda_context_ref();
-        let properties = context.map(metrics::properties).unwrap_or_default();
-        let trace_id = context.and_then(|c| c.xray_trace_id.clone());
+        let properties = request
+            .lambda_context_ref()
+            .map(metrics::properties)
+            .unwrap_or_default();
         let invocation = async move {
             let (parts, body) = router.oneshot(request).await?.into_parts();
             let bytes = body.collect().await?.to_bytes();
@@ -471,8 +471,7 @@ fn buffered(
             ))
         };
         // The document is written before the response goes back to Lambda.
-        let measured = metrics::measured(metrics, properties, invocation);
-        async move { xray::scope(trace_id.as_deref(), measured).await }
+        invocation::scoped(metrics, properties, invocation)
             .instrument(invocation::span(&function_name))
     })
 }

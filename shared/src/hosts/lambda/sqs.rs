@@ -16,7 +16,6 @@ use crate::batch::{BatchProcessor, Record};
 use crate::domain::Event;
 use crate::hosts::{deletion_steps, job_context, job_worker, notifier};
 use crate::ports::{EventPublisher, JobMessage};
-use crate::telemetry::xray;
 use crate::workflow::{DeletionStep, DeletionSteps, StepMessage};
 
 /// Runs one SQS batch through `handler` and reports the failed message ids.
@@ -86,14 +85,12 @@ where
         let (handler, processor) = (handler.clone(), processor.clone());
         let span = super::invocation::span(&function_name);
         let properties = super::metrics::properties(&event.context);
-        let trace_id = event.context.xray_trace_id.clone();
         let batch = async move {
             Ok::<_, lambda_runtime::Error>(handle_batch(event.payload, processor, handler).await)
         };
         // Instrumented, not entered: a guard held across an await would lend this
         // span to whatever else the thread polls meanwhile.
-        let measured = super::metrics::measured(metrics.clone(), properties, batch);
-        async move { xray::scope(trace_id.as_deref(), measured).await }.instrument(span)
+        super::invocation::scoped(metrics.clone(), properties, batch).instrument(span)
     }))
     .await
 }
