@@ -29,6 +29,10 @@ pub struct Request {
 pub struct Cold {
     pub samples: Vec<Duration>,
     pub peak_rss_kib: u64,
+    /// The floor's cold starts, spawned in turn with these (floor, this, floor, …),
+    /// for a row compared with the floor: a change in the shared machine's load
+    /// during the run then falls on both, as it cannot between sections.
+    pub floor_beside: Option<Vec<Duration>>,
 }
 
 pub struct Warm {
@@ -98,21 +102,59 @@ async fn answer(
 }
 
 pub async fn cold(subject: &Subject, request: &Request, spawns: usize) -> Result<Cold, BenchError> {
+    cold_starts(None, subject, request, spawns).await
+}
+
+/// `spawns` cold starts of `subject`, each right after one of the `floor`, whose
+/// samples come back in `floor_beside`: the ratio of the two then holds the
+/// same machine load on both sides.
+pub async fn cold_beside_floor(
+    floor: (&Subject, &Request),
+    subject: &Subject,
+    request: &Request,
+    spawns: usize,
+) -> Result<Cold, BenchError> {
+    cold_starts(Some(floor), subject, request, spawns).await
+}
+
+async fn cold_starts(
+    floor: Option<(&Subject, &Request)>,
+    subject: &Subject,
+    request: &Request,
+    spawns: usize,
+) -> Result<Cold, BenchError> {
     let mut samples = Vec::with_capacity(spawns);
+    let mut floor_samples = floor.map(|_| Vec::with_capacity(spawns));
     let mut peak = 0;
     for i in 0..spawns {
-        let api = RuntimeApi::start().await?;
-        let started = Instant::now();
-        let pending = queue(&api, request, i)?;
-        let environment = Environment(subject.spawn(api.address)?);
-        answer(pending, request).await?;
-        samples.push(started.elapsed());
-        peak = peak.max(peak_rss_kib(&environment.0).unwrap_or(0));
+        if let (Some((floor, floor_request)), Some(beside)) = (floor, floor_samples.as_mut()) {
+            beside.push(spawn_once(floor, floor_request, i).await?.0);
+        }
+        let (took, rss) = spawn_once(subject, request, i).await?;
+        samples.push(took);
+        peak = peak.max(rss);
     }
     Ok(Cold {
         samples,
         peak_rss_kib: peak,
+        floor_beside: floor_samples,
     })
+}
+
+/// One fresh environment answering its first request: spawn → answer, and the
+/// environment's peak RSS (KiB).
+async fn spawn_once(
+    subject: &Subject,
+    request: &Request,
+    i: usize,
+) -> Result<(Duration, u64), BenchError> {
+    let api = RuntimeApi::start().await?;
+    let started = Instant::now();
+    let pending = queue(&api, request, i)?;
+    let environment = Environment(subject.spawn(api.address)?);
+    answer(pending, request).await?;
+    let took = started.elapsed();
+    Ok((took, peak_rss_kib(&environment.0).unwrap_or(0)))
 }
 
 /// Runs `setup` once (unmeasured), then, per route, one unmeasured call and

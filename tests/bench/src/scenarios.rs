@@ -177,6 +177,11 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
         ..binary(&config, "session", &offline_env)
     };
     let n = config.warm_invocations;
+    let echo = Request {
+        label: "echo",
+        event: Box::new(|i| json!({"ping": i})),
+        status: None,
+    };
 
     if config.only == Some(Section::Metrics) {
         let metrics = crate::metrics_overhead::run(&config, &offline_env).await?;
@@ -206,8 +211,16 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     // First, while the table is small: moto's queries slow down as it grows, and the
     // login benchmark below adds thousands of items.
     eprintln!("jobs, account and the queue consumers: warm ({n} × each route) and cold");
-    let more =
-        jobs_account_and_queue_functions(&config, &env, &offline_env, &fixtures, &login, n).await?;
+    let more = jobs_account_and_queue_functions(
+        &config,
+        &env,
+        &offline_env,
+        &fixtures,
+        &login,
+        (&floor, &echo),
+        n,
+    )
+    .await?;
 
     let batch = crate::batch::run(&config, &env, &fixtures, &login, &batch_peer).await?;
 
@@ -289,11 +302,6 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
     let (peer_warm, _) = measure::warm(&peer, &[], &peer_routes, n).await?;
 
     eprintln!("echo floor, warm: {n} invocations");
-    let echo = Request {
-        label: "echo",
-        event: Box::new(|i| json!({"ping": i})),
-        status: None,
-    };
     let (floor_warm, _) = measure::warm(&floor, &[], std::slice::from_ref(&echo), n).await?;
 
     eprintln!(
@@ -321,7 +329,8 @@ pub async fn run() -> Result<Option<PathBuf>, BenchError> {
         vec![],
         200,
     )?;
-    let offline_cold = measure::cold(&session_offline, &health, spawns).await?;
+    let offline_cold =
+        measure::cold_beside_floor((&floor, &echo), &session_offline, &health, spawns).await?;
     let peer_cold = measure::cold(&peer, &session_request("GET /session")?, spawns).await?;
 
     let figures = Figures {
@@ -393,13 +402,14 @@ pub(crate) fn sqs_event(label: &'static str, bodies: Vec<String>) -> Request {
 /// jobs and account (HTTP), worker, notifier and workflow (SQS): warm routes, a
 /// cold start with their usual first request, and a cold start whose init and
 /// request make no network call (`SKIFF_WARM_UP=false`; a refused token, or a
-/// batch of one poison message).
+/// batch of one poison message), spawned in turn with the `floor`.
 async fn jobs_account_and_queue_functions(
     config: &BenchConfig,
     env: &[(String, String)],
     offline_env: &[(String, String)],
     fixtures: &Fixtures,
     login: &Subject,
+    floor: (&Subject, &Request),
     n: usize,
 ) -> Result<MoreFigures, BenchError> {
     // A user of their own: the login benchmark's user owns thousands of session
@@ -503,7 +513,8 @@ async fn jobs_account_and_queue_functions(
         more.warm.push((name, warm));
         let cold = measure::cold(&subject, &routes[0], spawns).await?;
         more.cold.push(cold_row(&subject, cold));
-        let cold = measure::cold(&offline, &routes[offline_request], spawns).await?;
+        let cold =
+            measure::cold_beside_floor(floor, &offline, &routes[offline_request], spawns).await?;
         more.cold.push(cold_row(&offline, cold));
     }
     Ok(more)
